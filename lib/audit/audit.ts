@@ -1,0 +1,278 @@
+import { randomUUID } from "node:crypto";
+import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { queryRows, type Db } from "@/lib/db/client";
+import {
+  auditEvents,
+  type AuditEvent,
+  type auditPhases,
+  type auditResults,
+} from "@/lib/db/schema";
+import { ConsoleError } from "@/lib/errors";
+import { log } from "@/lib/log";
+import { computeAuditHash, type HashedAuditFields } from "./hash";
+
+export type { AuditEvent } from "@/lib/db/schema";
+
+/**
+ * Who performed an action. That is a signed-in console user, a named part of
+ * the console itself (a script, the event ingester), the LXD requestor named
+ * in an LXD lifecycle event (a user name or certificate fingerprint), or an
+ * unauthenticated client such as a failed sign-in.
+ */
+export type AuditActor =
+  | { id: string; email: string }
+  | { system: string }
+  | { lxd: string }
+  | { anonymous: true };
+
+export type AuditPhase = (typeof auditPhases)[number];
+export type AuditResult = (typeof auditResults)[number];
+
+/** The instance an action targets, and what it was asked to do. */
+export interface AuditTarget {
+  actor: AuditActor;
+  /** The client's IP address as the server saw it. */
+  sourceAddress?: string | null;
+  /** Dotted resource.verb, for example "instance.start". */
+  action: string;
+  host?: string | null;
+  project?: string | null;
+  instance?: string | null;
+  /** Request parameters, stored as jsonb. They must not contain secrets. */
+  params?: Record<string, unknown> | null;
+}
+
+export interface AuditEventInput extends AuditTarget {
+  phase?: AuditPhase;
+  result: AuditResult;
+  error?: string | null;
+  correlationId?: string | null;
+  operationId?: string | null;
+  durationMs?: number | null;
+}
+
+export interface AuditContext {
+  correlationId: string;
+  /** Records the LXD operation id so the outcome row links to it. */
+  setOperationId(id: string): void;
+}
+
+// Arbitrary key for pg_advisory_xact_lock. It only has to differ from every
+// other advisory lock key the console uses.
+export const AUDIT_APPEND_LOCK_KEY = 0x5a_0d17;
+
+const MAX_LIST_LIMIT = 500;
+
+/**
+ * Runs `fn` between an intent row and an outcome row that share a
+ * correlation id. The intent row is written first. If that fails, `fn` is
+ * not called and ConsoleError("audit_unavailable") is thrown.
+ *
+ * The outcome row records success or the error's message, the operation id
+ * and the duration. If writing it fails, the failure is logged and `fn`'s
+ * result or error still reaches the caller, because the action has happened.
+ */
+export async function runAudited<T>(
+  db: Db,
+  target: AuditTarget,
+  fn: (ctx: AuditContext) => Promise<T>,
+): Promise<T> {
+  const correlationId = randomUUID();
+  let operationId: string | null = null;
+
+  try {
+    await appendAuditEvent(db, {
+      ...target,
+      phase: "intent",
+      result: "pending",
+      correlationId,
+    });
+  } catch (error) {
+    log.error(
+      { err: error, correlationId, action: target.action },
+      "audit intent write failed; action not performed",
+    );
+    throw new ConsoleError(
+      "audit_unavailable",
+      `${target.action} was not performed because the audit log could not be ` +
+        "written. Check that the database at DATABASE_URL (or the local " +
+        "PGlite folder when DATABASE_URL is unset) is reachable, then retry.",
+      { cause: error },
+    );
+  }
+
+  const started = performance.now();
+  const context: AuditContext = {
+    correlationId,
+    setOperationId: (id) => {
+      operationId = id;
+    },
+  };
+
+  const finish = async (result: AuditResult, error: string | null) => {
+    const outcome = {
+      ...target,
+      phase: "outcome" as const,
+      result,
+      error,
+      correlationId,
+      operationId,
+      durationMs: Math.round(performance.now() - started),
+    };
+
+    try {
+      await appendAuditEvent(db, outcome);
+    } catch (writeError) {
+      log.error(
+        { err: writeError, correlationId, action: target.action, result },
+        "audit outcome write failed",
+      );
+    }
+  };
+
+  let value: T;
+  try {
+    value = await fn(context);
+  } catch (error) {
+    await finish("failure", errorMessage(error));
+    throw error;
+  }
+
+  await finish("success", null);
+  return value;
+}
+
+/**
+ * Appends one audit row, such as a refused request, a sign-in or an ingested
+ * LXD event. The phase defaults to "event". Throws if the row could not be
+ * written.
+ */
+export async function recordAuditEvent(
+  db: Db,
+  event: AuditEventInput,
+): Promise<AuditEvent> {
+  return appendAuditEvent(db, { ...event, phase: event.phase ?? "event" });
+}
+
+/**
+ * Lists audit rows newest first, at most `limit` (capped at 500). For the
+ * next page pass the last row's id as `beforeId`. Optional host, project and
+ * instance filters narrow the list.
+ */
+export async function listAuditEvents(
+  db: Db,
+  params: {
+    limit: number;
+    beforeId?: number;
+    host?: string;
+    project?: string;
+    instance?: string;
+  },
+): Promise<AuditEvent[]> {
+  const limit = Math.min(Math.max(Math.trunc(params.limit), 1), MAX_LIST_LIMIT);
+  const conditions: SQL[] = [];
+
+  if (params.beforeId !== undefined) {
+    conditions.push(lt(auditEvents.id, params.beforeId));
+  }
+  if (params.host !== undefined) {
+    conditions.push(eq(auditEvents.host, params.host));
+  }
+  if (params.project !== undefined) {
+    conditions.push(eq(auditEvents.project, params.project));
+  }
+  if (params.instance !== undefined) {
+    conditions.push(eq(auditEvents.instance, params.instance));
+  }
+
+  return db
+    .select()
+    .from(auditEvents)
+    .where(and(...conditions))
+    .orderBy(desc(auditEvents.id))
+    .limit(limit);
+}
+
+/**
+ * Inserts a row at the end of the hash chain. The advisory lock makes
+ * concurrent writers take turns between reading the last hash and inserting,
+ * so the chain stays linear. Ids are drawn under the same lock, which makes
+ * id order the chain order.
+ */
+async function appendAuditEvent(
+  db: Db,
+  event: AuditEventInput & { phase: AuditPhase },
+): Promise<AuditEvent> {
+  return db.transaction(async (tx) => {
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`,
+    );
+
+    const [last] = await tx
+      .select({ hash: auditEvents.hash })
+      .from(auditEvents)
+      .orderBy(desc(auditEvents.id))
+      .limit(1);
+    const [next] = await queryRows<{ id: string | number }>(
+      tx,
+      sql`select nextval(pg_get_serial_sequence('audit_events', 'id')) as id`,
+    );
+    if (!next) throw new Error("nextval returned no row for audit_events.id");
+
+    const row: HashedAuditFields = {
+      id: Number(next.id),
+      at: new Date(),
+      correlationId: event.correlationId ?? null,
+      phase: event.phase,
+      actorId: actorId(event.actor),
+      actor: actorLabel(event.actor),
+      sourceAddress: event.sourceAddress ?? null,
+      action: event.action,
+      host: event.host ?? null,
+      project: event.project ?? null,
+      instance: event.instance ?? null,
+      params: normalizeParams(event.params),
+      result: event.result,
+      error: event.error ?? null,
+      operationId: event.operationId ?? null,
+      durationMs: event.durationMs ?? null,
+      prevHash: last?.hash ?? null,
+    };
+    const [inserted] = await tx
+      .insert(auditEvents)
+      .values({ ...row, hash: computeAuditHash(row) })
+      .returning();
+
+    if (!inserted) throw new Error("insert into audit_events returned no row");
+    return inserted;
+  });
+}
+
+function actorId(actor: AuditActor): string | null {
+  return "id" in actor ? actor.id : null;
+}
+
+/**
+ * Formats the `actor` column: an email, "system:<name>", "lxd:<requestor>"
+ * or "anonymous".
+ */
+function actorLabel(actor: AuditActor): string {
+  if ("email" in actor) return actor.email;
+  if ("system" in actor) return `system:${actor.system}`;
+  if ("lxd" in actor) return `lxd:${actor.lxd}`;
+  return "anonymous";
+}
+
+// A JSON round trip turns Dates into strings and drops undefined fields, so
+// the hashed value equals what jsonb stores and returns.
+function normalizeParams(
+  params: Record<string, unknown> | null | undefined,
+): Record<string, unknown> | null {
+  if (params === null || params === undefined) return null;
+  return JSON.parse(JSON.stringify(params)) as Record<string, unknown>;
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

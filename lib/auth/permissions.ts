@@ -1,0 +1,67 @@
+// Roles and permissions, kept free of Next.js and database imports so that
+// client components, scripts and tests can use them.
+
+export const roles = ["admin", "support", "auditor"] as const;
+
+export type Role = (typeof roles)[number];
+
+export type Permission =
+  | "instance:read"
+  | "instance:operate"
+  | "session:view"
+  | "session:control"
+  | "audit:read"
+  | "host:manage"
+  | "user:manage";
+
+/** A signed-in console user, as pages, actions and routes see them. */
+export interface ConsoleUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+// The one table of who may do what. A permission missing from a role's list
+// is denied.
+const grants: Record<Role, readonly Permission[]> = {
+  admin: [
+    "instance:read",
+    "instance:operate",
+    "session:view",
+    "session:control",
+    "audit:read",
+    "host:manage",
+    "user:manage",
+  ],
+  support: [
+    "instance:read",
+    "instance:operate",
+    "session:view",
+    "session:control",
+  ],
+  auditor: ["instance:read", "session:view", "audit:read"],
+};
+
+export function isRole(value: unknown): value is Role {
+  return (
+    typeof value === "string" && (roles as readonly string[]).includes(value)
+  );
+}
+
+/** Returns whether `role` grants `permission`. Unknown roles get nothing. */
+export function can(role: string, permission: Permission): boolean {
+  if (!isRole(role)) return false;
+  return grants[role].includes(permission);
+}
+
+/** Phrases for each permission, worded to finish "does not allow ...". */
+export const permissionDescriptions: Record<Permission, string> = {
+  "instance:read": "viewing instances",
+  "instance:operate": "starting, stopping or changing instances",
+  "session:view": "watching sandbox screens",
+  "session:control": "controlling sandbox screens",
+  "audit:read": "reading the audit log",
+  "host:manage": "managing LXD hosts",
+  "user:manage": "managing users",
+};

@@ -1,0 +1,59 @@
+import "server-only";
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { cache } from "react";
+import type { ConsoleUser, Permission } from "./permissions";
+import { REQUEST_PATH_HEADER, safeNextPath } from "./redirect";
+import {
+  authorize,
+  getUserFromHeaders,
+  sourceAddressFromHeaders,
+} from "./request-user";
+
+export { getUserFromHeaders } from "./request-user";
+
+/**
+ * Returns the signed-in user of the current request, or null. Cached per
+ * request, so a layout and its page share one session lookup.
+ */
+export const getCurrentUser = cache(async (): Promise<ConsoleUser | null> => {
+  return getUserFromHeaders(await headers());
+});
+
+/** Returns the current request's client address, for audit rows. */
+export async function getSourceAddress(): Promise<string | null> {
+  return sourceAddressFromHeaders(await headers());
+}
+
+/**
+ * Returns the signed-in user if their role grants `permission`, for server
+ * actions and route handlers. Throws ConsoleError "unauthenticated" or
+ * "forbidden" (the latter also writes a "refused" audit row).
+ */
+export async function requireUser(
+  permission: Permission,
+): Promise<ConsoleUser> {
+  return authorize(
+    await getCurrentUser(),
+    permission,
+    await getSourceAddress(),
+  );
+}
+
+/**
+ * Like requireUser, for pages: a signed-out visitor is redirected to
+ * /login?next=<this page>, so they come back after signing in.
+ */
+export async function requirePageUser(
+  permission: Permission,
+): Promise<ConsoleUser> {
+  const user = await getCurrentUser();
+
+  if (!user) {
+    const requestHeaders = await headers();
+    const next = safeNextPath(requestHeaders.get(REQUEST_PATH_HEADER));
+    redirect(`/login?next=${encodeURIComponent(next)}`);
+  }
+
+  return authorize(user, permission, await getSourceAddress());
+}

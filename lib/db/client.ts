@@ -1,0 +1,109 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { log } from "@/lib/log";
+import * as schema from "./schema";
+
+/**
+ * A drizzle database on either driver. Transactions (`db.transaction`) pass a
+ * value of the same shape, so functions taking a `Db` accept one too.
+ */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type DbDriver = "postgres" | "pglite";
+
+interface DbHandle {
+  driver: DbDriver;
+  close(): Promise<void>;
+}
+
+const handles = new WeakMap<Db, DbHandle>();
+
+/**
+ * Returns the folder for local state: the PGlite database (in `pglite/`) and
+ * the generated auth secret. Set by SANDBOX_CONSOLE_DATA, default `./data`.
+ */
+export function dataDir(): string {
+  return path.resolve(process.env.SANDBOX_CONSOLE_DATA ?? "data");
+}
+
+/**
+ * Opens a database: postgres.js on `url` when given, else on DATABASE_URL
+ * when set, else PGlite in `options.pgliteDir` (default `<dataDir>/pglite`).
+ * Callers other than getDb own the result and close it with closeDb.
+ */
+export function createDb(url?: string, options: { pgliteDir?: string } = {}) {
+  const databaseUrl =
+    url ?? (options.pgliteDir ? undefined : process.env.DATABASE_URL);
+
+  if (databaseUrl) return openPostgres(databaseUrl);
+  return openPglite(options.pgliteDir ?? path.join(dataDir(), "pglite"));
+}
+
+function openPostgres(url: string): Db {
+  const client = postgres(url, {
+    // An unreachable audit store must fail an action within seconds, not
+    // after the operating system's TCP timeout.
+    connect_timeout: 5,
+    max: 10,
+    onnotice: (notice) =>
+      log.debug({ notice: notice.message }, "postgres notice"),
+  });
+  const db = drizzlePostgres({ client, schema }) as unknown as Db;
+
+  handles.set(db, { driver: "postgres", close: () => client.end() });
+  return db;
+}
+
+function openPglite(dir: string): Db {
+  mkdirSync(dir, { recursive: true });
+
+  const client = new PGlite(dir);
+  const db = drizzlePglite({ client, schema }) as unknown as Db;
+
+  handles.set(db, { driver: "pglite", close: () => client.close() });
+  return db;
+}
+
+/** Returns the driver behind a database opened by createDb or getDb. */
+export function dbDriver(db: Db): DbDriver {
+  const handle = handles.get(db);
+  if (!handle) throw new Error("This database was not opened by createDb.");
+  return handle.driver;
+}
+
+/** Closes the connection pool or the PGlite instance behind `db`. */
+export async function closeDb(db: Db): Promise<void> {
+  await handles.get(db)?.close();
+  handles.delete(db);
+}
+
+// Next's dev server reloads modules on every change, so the database is kept
+// on globalThis to stop each reload from opening another pool.
+const globalForDb = globalThis as typeof globalThis & {
+  sandboxConsoleDb?: Db;
+};
+
+/** Returns the process-wide database, opened from the environment on first use. */
+export function getDb(): Db {
+  globalForDb.sandboxConsoleDb ??= createDb();
+  return globalForDb.sandboxConsoleDb;
+}
+
+/**
+ * Runs a raw SQL statement and returns its rows, whichever the driver:
+ * postgres.js returns the rows as an array and PGlite as `{ rows }`.
+ */
+export async function queryRows<T extends Record<string, unknown>>(
+  db: Db,
+  query: Parameters<Db["execute"]>[0],
+): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+
+  if (Array.isArray(result)) return result as T[];
+  return (result as { rows: T[] }).rows;
+}

@@ -1,0 +1,174 @@
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { roles } from "../auth/permissions";
+
+// Better Auth tables. Property names are the field names that Better Auth
+// 1.7's drizzle adapter uses (getAuthTables in @better-auth/core), plus the
+// admin plugin's role, banned, banReason, banExpires and impersonatedBy.
+// The SQL columns are snake_case.
+
+const createdAt = () =>
+  timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+const updatedAt = () =>
+  timestamp("updated_at", { withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());
+
+export const user = pgTable(
+  "user",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    email: text("email").notNull().unique(),
+    emailVerified: boolean("email_verified").notNull().default(false),
+    image: text("image"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    role: text("role", { enum: roles }).notNull().default("auditor"),
+    banned: boolean("banned").default(false),
+    banReason: text("ban_reason"),
+    banExpires: timestamp("ban_expires", { withTimezone: true }),
+  },
+  (table) => [
+    check(
+      "user_role_check",
+      sql`${table.role} in ('admin', 'support', 'auditor')`,
+    ),
+  ],
+);
+
+export const session = pgTable(
+  "session",
+  {
+    id: text("id").primaryKey(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    token: text("token").notNull().unique(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    impersonatedBy: text("impersonated_by"),
+  },
+  (table) => [index("session_user_id_idx").on(table.userId)],
+);
+
+export const account = pgTable(
+  "account",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    accessToken: text("access_token"),
+    refreshToken: text("refresh_token"),
+    idToken: text("id_token"),
+    accessTokenExpiresAt: timestamp("access_token_expires_at", {
+      withTimezone: true,
+    }),
+    refreshTokenExpiresAt: timestamp("refresh_token_expires_at", {
+      withTimezone: true,
+    }),
+    scope: text("scope"),
+    password: text("password"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [index("account_user_id_idx").on(table.userId)],
+);
+
+export const verification = pgTable(
+  "verification",
+  {
+    id: text("id").primaryKey(),
+    identifier: text("identifier").notNull(),
+    value: text("value").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [index("verification_identifier_idx").on(table.identifier)],
+);
+
+/** The tables passed to Better Auth's drizzle adapter, keyed by model name. */
+export const authSchema = { user, session, account, verification };
+
+export const auditPhases = ["intent", "outcome", "event"] as const;
+export const auditResults = [
+  "pending",
+  "success",
+  "failure",
+  "refused",
+] as const;
+
+/**
+ * Append-only audit log. A trigger (see the custom migration in drizzle/)
+ * rejects UPDATE and DELETE, and each row's hash covers its fields and the
+ * previous row's hash (lib/audit/hash.ts).
+ */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    // Millisecond precision so that a JavaScript Date reads back unchanged and
+    // the hash computed at insert time can be recomputed from the stored row.
+    at: timestamp("at", { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow(),
+    correlationId: uuid("correlation_id"),
+    phase: text("phase", { enum: auditPhases }).notNull(),
+    actorId: text("actor_id"),
+    actor: text("actor").notNull(),
+    sourceAddress: text("source_address"),
+    action: text("action").notNull(),
+    host: text("host"),
+    project: text("project"),
+    instance: text("instance"),
+    params: jsonb("params").$type<Record<string, unknown>>(),
+    result: text("result", { enum: auditResults }).notNull(),
+    error: text("error"),
+    operationId: text("operation_id"),
+    durationMs: integer("duration_ms"),
+    prevHash: text("prev_hash"),
+    hash: text("hash").notNull(),
+  },
+  (table) => [
+    index("audit_events_at_idx").on(table.at),
+    index("audit_events_instance_at_idx").on(
+      table.host,
+      table.project,
+      table.instance,
+      table.at,
+    ),
+    index("audit_events_correlation_id_idx").on(table.correlationId),
+    index("audit_events_operation_id_idx").on(table.operationId),
+    check(
+      "audit_events_phase_check",
+      sql`${table.phase} in ('intent', 'outcome', 'event')`,
+    ),
+    check(
+      "audit_events_result_check",
+      sql`${table.result} in ('pending', 'success', 'failure', 'refused')`,
+    ),
+  ],
+);
+
+export type AuditEvent = typeof auditEvents.$inferSelect;
+export type NewAuditEvent = typeof auditEvents.$inferInsert;
