@@ -15,12 +15,7 @@ const allPermissions: Permission[] = [
 // permissions.ts has to be made here too.
 const expected: Record<Role, Permission[]> = {
   admin: allPermissions,
-  support: [
-    "instance:read",
-    "instance:operate",
-    "session:view",
-    "session:control",
-  ],
+  support: ["instance:read", "session:view"],
   auditor: ["instance:read", "session:view", "audit:read"],
 };
 

@@ -34,12 +34,9 @@ const grants: Record<Role, readonly Permission[]> = {
     "host:manage",
     "user:manage",
   ],
-  support: [
-    "instance:read",
-    "instance:operate",
-    "session:view",
-    "session:control",
-  ],
+  // Support staff watch; taking control of a session will need a grant per
+  // user, and lifecycle actions are for admins only.
+  support: ["instance:read", "session:view"],
   auditor: ["instance:read", "session:view", "audit:read"],
 };
 
