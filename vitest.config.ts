@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ["lib/**/*.test.ts", "test/**/*.test.ts"],
     environment: "node",
+    globalSetup: ["test/harness/global-setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 600_000,
     // Integration tests share one private LXD daemon and one database.
