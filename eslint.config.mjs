@@ -11,6 +11,14 @@ export default tseslint.config(
     },
   },
   {
+    // Test doubles often implement async interfaces without awaiting.
+    files: ["**/*.test.ts"],
+    rules: {
+      "@typescript-eslint/require-await": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { destructuredArrayIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },

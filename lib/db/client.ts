@@ -28,7 +28,7 @@ const handles = new WeakMap<Db, DbHandle>();
  * the generated auth secret. Set by SANDBOX_CONSOLE_DATA, default `./data`.
  */
 export function dataDir(): string {
-  return path.resolve(process.env.SANDBOX_CONSOLE_DATA ?? "data");
+  return path.resolve(/*turbopackIgnore: true*/ process.env.SANDBOX_CONSOLE_DATA ?? "data");
 }
 
 /**

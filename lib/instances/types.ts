@@ -52,3 +52,26 @@ export interface InstanceUsage {
 }
 
 export type InstanceAction = "start" | "stop" | "restart" | "freeze" | "unfreeze";
+
+export interface SnapshotSummary {
+  name: string;
+  createdAt: string;
+  /** Null when the snapshot never expires. */
+  expiresAt: string | null;
+  stateful: boolean;
+}
+
+/** Everything the instance page shows about one instance. */
+export interface InstanceDetail {
+  summary: InstanceSummary;
+  architecture: string;
+  ephemeral: boolean;
+  /** The instance's own config keys, without what profiles add. */
+  config: Record<string, string>;
+  /** Config with profile values applied, as LXD runs the instance. */
+  expandedConfig: Record<string, string>;
+  /** Devices with profile devices applied. */
+  expandedDevices: Record<string, Record<string, string>>;
+  snapshots: SnapshotSummary[];
+  pid: number | null;
+}

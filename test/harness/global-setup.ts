@@ -86,6 +86,10 @@ function lxdSkipReason(): string | null {
     return "SANDBOX_TEST_LXD=0 is set";
   }
   if (!existsSync("/usr/bin/lxd") && !existsSync("/snap/bin/lxd")) {
+    // CI must run the integration tests, never skip them.
+    if (process.env.CI) {
+      throw new Error("LXD is not installed (apt-get install lxd), and CI is set");
+    }
     return "LXD is not installed (apt-get install lxd)";
   }
   return null;

@@ -174,7 +174,7 @@ async function collectEvents(
         })) as unknown as typeof net.createConnection,
     },
   );
-  socket.on("message", (data) => received.push(JSON.parse(String(data))));
+  socket.on("message", (data: Buffer) => received.push(JSON.parse(data.toString("utf8"))));
   await new Promise((resolve, reject) => {
     socket.once("open", resolve);
     socket.once("error", reject);

@@ -1,0 +1,77 @@
+import { requireUser } from "@/lib/auth/session";
+import { getFleet, type FleetEvent } from "@/lib/hosts/watcher";
+import { errorResponse } from "@/lib/http";
+
+export const dynamic = "force-dynamic";
+
+const heartbeatMs = 15_000;
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Server-Sent Events of instance and host changes on every host. The first
+ * frame is a full snapshot, so a browser that reconnects after a gap starts
+ * from the current state instead of replaying what it missed.
+ */
+export async function GET(request: Request): Promise<Response> {
+  try {
+    await requireUser("instance:read");
+  } catch (error) {
+    return errorResponse(error);
+  }
+
+  const fleet = getFleet();
+  await fleet.ready();
+
+  const encoder = new TextEncoder();
+  let cleanup = () => {};
+
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const send = (text: string) => {
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          cleanup();
+        }
+      };
+
+      send("retry: 2000\n\n");
+      send(
+        frame("snapshot", { hosts: fleet.hosts(), instances: fleet.instances() }),
+      );
+
+      const unsubscribe = fleet.subscribe((event: FleetEvent) =>
+        send(frame(event.type, event)),
+      );
+      const heartbeat = setInterval(() => send(": heartbeat\n\n"), heartbeatMs);
+
+      cleanup = () => {
+        unsubscribe();
+        clearInterval(heartbeat);
+      };
+      request.signal.addEventListener("abort", () => {
+        cleanup();
+        try {
+          controller.close();
+        } catch {
+          // Already closed by the runtime.
+        }
+      });
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+
+  return new Response(body, {
+    headers: {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      // no-transform keeps the compression layer from buffering the stream.
+      "Cache-Control": "no-cache, no-transform",
+      "X-Accel-Buffering": "no",
+    },
+  });
+}

@@ -1,0 +1,66 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import type { ConsoleUser } from "@/lib/auth/permissions";
+import { SignOutButton } from "@/components/sign-out-button";
+import { useStreamState } from "@/components/fleet-events";
+
+const links = [
+  { href: "/instances", label: "Instances" },
+  { href: "/audit", label: "Audit log" },
+];
+
+const streamLabels = {
+  connecting: { text: "Connecting", dot: "bg-amber-400" },
+  live: { text: "Live", dot: "bg-emerald-500" },
+  reconnecting: { text: "Reconnecting", dot: "bg-red-500" },
+} as const;
+
+export function AppHeader({ user }: { user: ConsoleUser }) {
+  const pathname = usePathname();
+  const stream = streamLabels[useStreamState()];
+
+  return (
+    <header className="border-b border-slate-800 bg-slate-900 text-slate-100">
+      <div className="mx-auto flex h-14 max-w-[1600px] items-center gap-8 px-6">
+        <Link href="/instances" className="flex items-center gap-2 font-semibold tracking-tight">
+          <span className="grid size-7 place-items-center rounded bg-sky-500 text-xs font-bold text-white">
+            SC
+          </span>
+          Sandbox Console
+        </Link>
+        <nav aria-label="Main" className="flex gap-1">
+          {links.map((link) => {
+            const active = pathname.startsWith(link.href);
+            return (
+              <Link
+                key={link.href}
+                href={link.href}
+                aria-current={active ? "page" : undefined}
+                className={`rounded px-3 py-1.5 ${
+                  active ? "bg-slate-700 text-white" : "text-slate-300 hover:bg-slate-800 hover:text-white"
+                }`}
+              >
+                {link.label}
+              </Link>
+            );
+          })}
+        </nav>
+        <div className="ml-auto flex items-center gap-5 text-slate-300">
+          <span className="flex items-center gap-2 text-xs" title="Live updates from the LXD hosts">
+            <span className={`size-2 rounded-full ${stream.dot}`} aria-hidden />
+            <span data-testid="stream-state">{stream.text}</span>
+          </span>
+          <span className="text-xs">
+            <span className="text-slate-100">{user.email}</span>
+            <span className="ml-2 rounded bg-slate-700 px-1.5 py-0.5 uppercase tracking-wide text-[10px]">
+              {user.role}
+            </span>
+          </span>
+          <SignOutButton />
+        </div>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { runCommandOrThrow } from "../test/harness/run-command";
+import { startTestDaemon, type TestDaemon } from "../test/harness/lxd-daemon";
+import { e2ePort } from "../playwright.config";
+
+const daemonName = "e2e-a";
+const daemonHttpsPort = 18444;
+const root = path.resolve(import.meta.dirname, "..");
+
+/** Environment the specs read: which daemon to drive with the lxc CLI. */
+export const e2eEnv = {
+  lxdDir: "E2E_LXD_DIR",
+} as const;
+
+/**
+ * Runs a set-up step with its output shown, since image builds and the
+ * console build take minutes on a first run.
+ */
+function runStep(program: string, args: string[], env: Record<string, string> = {}) {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${program} ${args.join(" ")} exited with ${code}`));
+    });
+  });
+}
+
+async function waitForHealth(url: string, server: ChildProcess, output: string[]) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) break;
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`The console did not answer ${url}; its output:\n${output.join("")}`);
+}
+
+/** Writes a self-signed certificate pair for a host entry nobody serves. */
+async function writeUnreachableHostCerts(dir: string) {
+  const cert = path.join(dir, "offline.crt");
+  const key = path.join(dir, "offline.key");
+  await runCommandOrThrow("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    "-nodes", "-days", "2", "-subj", "/CN=offline", "-keyout", key, "-out", cert,
+  ]);
+  return { cert, key };
+}
+
+/**
+ * Starts a private LXD daemon with the demo browser sandbox, prepares the
+ * test database, builds the console and serves it on 127.0.0.1:3100 with
+ * two hosts: the test daemon and an address where nothing listens.
+ */
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  const workDir = await mkdtemp(path.join(os.tmpdir(), "sandbox-console-e2e-"));
+  let daemon: TestDaemon | null = null;
+  let server: ChildProcess | null = null;
+
+  const teardown = async () => {
+    server?.kill("SIGTERM");
+    await daemon?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  };
+
+  try {
+    daemon = await startTestDaemon({ name: daemonName, httpsPort: daemonHttpsPort });
+    const lxdEnv = { LXD_DIR: daemon.lxdDir };
+    await runStep("scripts/sandbox-profile.sh", [], lxdEnv);
+    await runStep("scripts/build-image.sh", ["browser"], lxdEnv);
+    await runStep("scripts/launch-demo.sh", [], lxdEnv);
+    process.env[e2eEnv.lxdDir] = daemon.lxdDir;
+
+    const offline = await writeUnreachableHostCerts(workDir);
+    const hostsFile = path.join(workDir, "hosts.json");
+    await writeFile(
+      hostsFile,
+      JSON.stringify([
+        { id: "e2e", name: "Test LXD", socket: daemon.socketPath },
+        {
+          id: "offline",
+          name: "Offline host",
+          // Port 9 (discard) on loopback: nothing listens there.
+          url: "https://127.0.0.1:9",
+          clientCertFile: offline.cert,
+          clientKeyFile: offline.key,
+          serverCertFile: offline.cert,
+        },
+      ]),
+    );
+
+    await runStep("npx", ["tsx", "e2e/support/seed-database.ts"]);
+    await runStep("scripts/build-console.sh", []);
+
+    const output: string[] = [];
+    server = spawn("npx", ["next", "start", "--hostname", "127.0.0.1", "--port", String(e2ePort)], {
+      cwd: root,
+      env: {
+        ...process.env,
+        SANDBOX_CONSOLE_HOSTS: hostsFile,
+        SANDBOX_CONSOLE_URL: `http://127.0.0.1:${e2ePort}`,
+        SANDBOX_CONSOLE_DATA: workDir,
+        BETTER_AUTH_SECRET: "e2e-only-secret-with-enough-length-0123456789",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    server.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    server.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    await waitForHealth(`http://127.0.0.1:${e2ePort}/api/health`, server, output);
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return teardown;
+}

@@ -1,0 +1,194 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConsoleError } from "@/lib/errors";
+import { LxdClient, findLocalSocket, type LxdEndpoint } from "@/lib/lxd";
+
+/**
+ * The LXD hosts the console manages. Without SANDBOX_CONSOLE_HOSTS there is
+ * one host, "local", reached through the local unix socket. With it, the
+ * variable names a JSON file holding a list of host entries.
+ */
+export interface HostDefinition {
+  id: string;
+  name: string;
+  /** Where to reach LXD; "local" resolves the unix socket on each connect. */
+  endpoint: LxdEndpoint | { kind: "local" };
+}
+
+const hostIdSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,30}$/,
+    "Host ids are 1-31 lowercase letters, digits or hyphens, starting with a letter",
+  );
+
+const hostEntrySchema = z.union([
+  z.object({ id: hostIdSchema, name: z.string().min(1), socket: z.string().min(1) }),
+  z.object({ id: hostIdSchema, name: z.string().min(1), local: z.literal(true) }),
+  z.object({
+    id: hostIdSchema,
+    name: z.string().min(1),
+    url: z.url(),
+    clientCertFile: z.string().min(1),
+    clientKeyFile: z.string().min(1),
+    serverCertFile: z.string().min(1),
+  }),
+]);
+
+function readPem(path: string, hostId: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConsoleError(
+      "invalid_input",
+      `Cannot read ${path} for host "${hostId}": ${(error as Error).message}. ` +
+        "Fix the path in the file named by SANDBOX_CONSOLE_HOSTS.",
+    );
+  }
+}
+
+/** Parses the hosts file; exported for tests. */
+export function parseHostsFile(text: string, source: string): HostDefinition[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConsoleError(
+      "invalid_input",
+      `${source} is not valid JSON (${(error as Error).message}).`,
+    );
+  }
+
+  const parsed = z.array(hostEntrySchema).min(1).safeParse(json);
+  if (!parsed.success) {
+    throw new ConsoleError(
+      "invalid_input",
+      `${source} is not a valid hosts list: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+
+  const seen = new Set<string>();
+  return parsed.data.map((entry) => {
+    if (seen.has(entry.id)) {
+      throw new ConsoleError(
+        "invalid_input",
+        `${source} lists host id "${entry.id}" twice; host ids must be unique.`,
+      );
+    }
+    seen.add(entry.id);
+
+    if ("socket" in entry) {
+      return {
+        id: entry.id,
+        name: entry.name,
+        endpoint: { kind: "unix", socketPath: entry.socket },
+      };
+    }
+    if ("local" in entry) {
+      return { id: entry.id, name: entry.name, endpoint: { kind: "local" } };
+    }
+    return {
+      id: entry.id,
+      name: entry.name,
+      endpoint: {
+        kind: "https",
+        url: entry.url,
+        clientCert: readPem(entry.clientCertFile, entry.id),
+        clientKey: readPem(entry.clientKeyFile, entry.id),
+        serverCert: readPem(entry.serverCertFile, entry.id),
+      },
+    };
+  });
+}
+
+function loadHosts(): HostDefinition[] {
+  const file = process.env.SANDBOX_CONSOLE_HOSTS;
+  if (!file) {
+    return [{ id: "local", name: "Local LXD", endpoint: { kind: "local" } }];
+  }
+
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConsoleError(
+      "invalid_input",
+      `Cannot read the hosts file ${file} named by SANDBOX_CONSOLE_HOSTS: ` +
+        `${(error as Error).message}.`,
+    );
+  }
+  return parseHostsFile(text, file);
+}
+
+interface Registry {
+  hosts: HostDefinition[];
+  clients: Map<string, LxdClient>;
+}
+
+const globalRegistry = globalThis as typeof globalThis & {
+  __sandboxConsoleHosts?: Registry;
+};
+
+function registry(): Registry {
+  globalRegistry.__sandboxConsoleHosts ??= {
+    hosts: loadHosts(),
+    clients: new Map(),
+  };
+  return globalRegistry.__sandboxConsoleHosts;
+}
+
+export function listHosts(): HostDefinition[] {
+  return registry().hosts;
+}
+
+/** Returns the host with this id, or throws not_found naming the known ids. */
+export function getHost(id: string): HostDefinition {
+  const host = registry().hosts.find((candidate) => candidate.id === id);
+  if (!host) {
+    const known = registry()
+      .hosts.map((candidate) => `"${candidate.id}"`)
+      .join(", ");
+    throw new ConsoleError(
+      "not_found",
+      `Unknown host "${id}". Configured hosts: ${known}.`,
+    );
+  }
+  return host;
+}
+
+/**
+ * Returns the LXD client of a host, creating it on first use. A "local" host
+ * looks for the socket at that moment, so a missing socket is reported as the
+ * host being unreachable rather than failing at start-up.
+ */
+export function getClient(id: string): LxdClient {
+  const { clients } = registry();
+  const cached = clients.get(id);
+  if (cached) return cached;
+
+  const host = getHost(id);
+  const endpoint: LxdEndpoint =
+    host.endpoint.kind === "local"
+      ? { kind: "unix", socketPath: findLocalSocket() }
+      : host.endpoint;
+  const client = new LxdClient(endpoint);
+  clients.set(id, client);
+  return client;
+}
+
+/**
+ * Replaces the configured hosts, closing the clients of the old ones. Tests
+ * use it to point the console at their private daemons.
+ */
+export function replaceHosts(hosts: HostDefinition[]): void {
+  const current = globalRegistry.__sandboxConsoleHosts;
+  for (const client of current?.clients.values() ?? []) void client.close();
+  globalRegistry.__sandboxConsoleHosts = { hosts, clients: new Map() };
+}
+
+/** Drops a host's cached client, so the next use reconnects from scratch. */
+export function resetClient(id: string): void {
+  const { clients } = registry();
+  void clients.get(id)?.close();
+  clients.delete(id);
+}

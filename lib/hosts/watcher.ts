@@ -1,0 +1,359 @@
+import { EventEmitter } from "node:events";
+import { log } from "@/lib/log";
+import type { InstanceKey, InstanceSummary } from "@/lib/instances/types";
+import {
+  getInstance,
+  getServerInfo,
+  listInstances,
+  openEventStream,
+  toInstanceSummary,
+  LxdError,
+  type LxdEvent,
+  type LxdLifecycleEvent,
+  type LxdOperationEvent,
+} from "@/lib/lxd";
+import { getClient, listHosts, resetClient, type HostDefinition } from "./registry";
+
+export type HostState = "connecting" | "online" | "unreachable";
+
+export interface HostStatus {
+  id: string;
+  name: string;
+  state: HostState;
+  /** Why the host is unreachable, for the user. */
+  error: string | null;
+  serverVersion: string | null;
+  /** When the state last changed (ISO 8601). */
+  since: string;
+}
+
+export interface OperationProgress {
+  host: string;
+  id: string;
+  description: string;
+  status: string;
+  /** LXD's progress text from the operation metadata, if any. */
+  progress: string | null;
+  instances: string[];
+}
+
+/** What the watcher tells subscribers; the SSE route forwards these as is. */
+export type FleetEvent =
+  | { type: "host"; host: HostStatus }
+  | { type: "host-instances"; host: string; instances: InstanceSummary[] }
+  | { type: "instance"; instance: InstanceSummary }
+  | { type: "instance-removed"; key: InstanceKey }
+  | { type: "operation"; operation: OperationProgress };
+
+const minBackoffMs = 500;
+const maxBackoffMs = 30_000;
+const refetchDelayMs = 50;
+
+export function instanceKeyString(key: InstanceKey): string {
+  return `${key.host}/${key.project}/${key.name}`;
+}
+
+/**
+ * Parses an instance key out of a lifecycle event source such as
+ * "/1.0/instances/web?project=demo" or "/1.0/instances/web/snapshots/s1".
+ */
+export function instanceKeyFromEvent(
+  host: string,
+  event: LxdLifecycleEvent,
+): InstanceKey | null {
+  const url = new URL(event.metadata.source, "http://lxd");
+  const match = /^\/1\.0\/instances\/([^/]+)/.exec(url.pathname);
+  if (!match?.[1]) return null;
+
+  const project =
+    url.searchParams.get("project") ??
+    event.metadata.project ??
+    event.project ??
+    "default";
+  return { host, project, name: decodeURIComponent(match[1]) };
+}
+
+/**
+ * Keeps one LXD events websocket open to a host, with the host's instance
+ * list in memory. After every (re)connect it refetches the whole list, since
+ * events sent while the socket was down are lost.
+ */
+class HostWatcher {
+  readonly definition: HostDefinition;
+  readonly instances = new Map<string, InstanceSummary>();
+  status: HostStatus;
+  private stream: { close(): void } | null = null;
+  private backoffMs = minBackoffMs;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pendingRefetch = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+  private firstSync: Promise<void>;
+  private resolveFirstSync!: () => void;
+
+  constructor(
+    definition: HostDefinition,
+    private readonly emit: (event: FleetEvent) => void,
+  ) {
+    this.definition = definition;
+    this.status = {
+      id: definition.id,
+      name: definition.name,
+      state: "connecting",
+      error: null,
+      serverVersion: null,
+      since: new Date().toISOString(),
+    };
+    this.firstSync = new Promise((resolve) => {
+      this.resolveFirstSync = resolve;
+    });
+  }
+
+  /** Resolves once the first connection attempt has succeeded or failed. */
+  ready(): Promise<void> {
+    return this.firstSync;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const timer of this.pendingRefetch.values()) clearTimeout(timer);
+    this.stream?.close();
+  }
+
+  private logger() {
+    return log.child({ host: this.definition.id });
+  }
+
+  private setState(state: HostState, error: string | null): void {
+    if (this.status.state === state && this.status.error === error) return;
+    this.status = {
+      ...this.status,
+      state,
+      error,
+      since: new Date().toISOString(),
+    };
+    this.emit({ type: "host", host: this.status });
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const hostId = this.definition.id;
+
+    try {
+      const client = getClient(hostId);
+      const info = await getServerInfo(client);
+      this.status = { ...this.status, serverVersion: info.serverVersion };
+
+      // Subscribe before listing, so no change falls between list and events.
+      const stream = await openEventStream(client, {
+        types: ["lifecycle", "operation"],
+        allProjects: true,
+      });
+      this.stream = stream;
+      // A closed stream's late events must not disturb its successor.
+      const current = () => this.stream === stream;
+      stream.on("event", (event: LxdEvent) => {
+        if (current()) this.handleEvent(event);
+      });
+      stream.on("close", () => {
+        if (current()) this.handleDisconnect("events stream closed");
+      });
+      stream.on("error", (error: unknown) => {
+        if (current()) this.handleDisconnect(errorText(error));
+      });
+
+      await this.refetchAll();
+      this.backoffMs = minBackoffMs;
+      this.setState("online", null);
+      this.logger().info("connected to LXD events");
+    } catch (error) {
+      this.handleDisconnect(errorText(error));
+    } finally {
+      this.resolveFirstSync();
+    }
+  }
+
+  private handleDisconnect(reason: string): void {
+    if (this.stopped || this.retryTimer) return;
+    this.stream?.close();
+    this.stream = null;
+    resetClient(this.definition.id);
+    this.setState("unreachable", reason);
+
+    const delay = this.backoffMs * (0.8 + Math.random() * 0.4);
+    this.backoffMs = Math.min(this.backoffMs * 2, maxBackoffMs);
+    this.logger().warn({ reason, retryInMs: Math.round(delay) }, "LXD host unreachable");
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect();
+    }, delay);
+  }
+
+  private async refetchAll(): Promise<void> {
+    const hostId = this.definition.id;
+    const raw = await listInstances(getClient(hostId), { allProjects: true });
+    const fresh = raw.map((instance) => toInstanceSummary(hostId, instance));
+
+    this.instances.clear();
+    for (const instance of fresh) {
+      this.instances.set(instanceKeyString(instance), instance);
+    }
+    this.emit({ type: "host-instances", host: hostId, instances: fresh });
+  }
+
+  private handleEvent(event: LxdEvent): void {
+    if (event.type === "operation") {
+      this.emit({
+        type: "operation",
+        operation: operationProgress(this.definition.id, event),
+      });
+      return;
+    }
+    if (event.type !== "lifecycle") return;
+
+    const key = instanceKeyFromEvent(this.definition.id, event);
+    if (!key) return;
+
+    const action = event.metadata.action;
+    if (action === "instance-deleted") {
+      this.removeInstance(key);
+      return;
+    }
+    if (action === "instance-renamed") {
+      // The source names the old instance; a full refetch finds the new name.
+      void this.refetchAll().catch((error: unknown) =>
+        this.handleDisconnect(errorText(error)),
+      );
+      return;
+    }
+    this.scheduleRefetch(key);
+  }
+
+  private removeInstance(key: InstanceKey): void {
+    this.instances.delete(instanceKeyString(key));
+    this.emit({ type: "instance-removed", key });
+  }
+
+  /** Coalesces the bursts of events LXD sends for one change. */
+  private scheduleRefetch(key: InstanceKey): void {
+    const id = instanceKeyString(key);
+    if (this.pendingRefetch.has(id)) return;
+
+    const timer = setTimeout(() => {
+      this.pendingRefetch.delete(id);
+      void this.refetchInstance(key);
+    }, refetchDelayMs);
+    this.pendingRefetch.set(id, timer);
+  }
+
+  private async refetchInstance(key: InstanceKey): Promise<void> {
+    try {
+      const { instance } = await getInstance(getClient(key.host), key);
+      const summary = toInstanceSummary(key.host, instance);
+      this.instances.set(instanceKeyString(summary), summary);
+      this.emit({ type: "instance", instance: summary });
+    } catch (error) {
+      if (isNotFound(error)) {
+        this.removeInstance(key);
+        return;
+      }
+      this.logger().warn(
+        { project: key.project, instance: key.name, err: error },
+        "refetching an instance after an event failed",
+      );
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof LxdError && error.status === 404;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function operationProgress(
+  host: string,
+  event: LxdOperationEvent,
+): OperationProgress {
+  const operation = event.metadata;
+  // LXD reports transfer progress in keys such as "fs_progress".
+  const progressEntry = Object.entries(operation.metadata ?? {}).find(
+    ([name]) => name.endsWith("_progress"),
+  );
+
+  return {
+    host,
+    id: operation.id,
+    description: operation.description,
+    status: operation.status,
+    progress: progressEntry ? String(progressEntry[1]) : null,
+    instances: operation.resources?.instances ?? [],
+  };
+}
+
+/**
+ * All hosts' watchers and the subscribers that receive their events. One per
+ * server process, kept on globalThis so Next's module reloads share it.
+ */
+export class Fleet {
+  private readonly emitter = new EventEmitter();
+  private readonly watchers = new Map<string, HostWatcher>();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+    for (const definition of listHosts()) {
+      const watcher = new HostWatcher(definition, (event) =>
+        this.emitter.emit("event", event),
+      );
+      this.watchers.set(definition.id, watcher);
+      watcher.start();
+    }
+  }
+
+  /** Waits for each host's first sync, at most `timeoutMs`. */
+  async ready(timeoutMs = 5_000): Promise<void> {
+    const all = Promise.all([...this.watchers.values()].map((w) => w.ready()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([all, timeout]);
+    clearTimeout(timer);
+  }
+
+  hosts(): HostStatus[] {
+    return [...this.watchers.values()].map((watcher) => watcher.status);
+  }
+
+  instances(): InstanceSummary[] {
+    return [...this.watchers.values()].flatMap((watcher) => [
+      ...watcher.instances.values(),
+    ]);
+  }
+
+  subscribe(listener: (event: FleetEvent) => void): () => void {
+    this.emitter.on("event", listener);
+    return () => this.emitter.off("event", listener);
+  }
+
+  stop(): void {
+    for (const watcher of this.watchers.values()) watcher.stop();
+  }
+}
+
+const globalFleet = globalThis as typeof globalThis & {
+  __sandboxConsoleFleet?: Fleet;
+};
+
+/** Returns the process's fleet watcher, starting it on first use. */
+export function getFleet(): Fleet {
+  globalFleet.__sandboxConsoleFleet ??= new Fleet();
+  return globalFleet.__sandboxConsoleFleet;
+}
