@@ -2,6 +2,9 @@ import { defineConfig } from "@playwright/test";
 
 export const e2ePort = 3100;
 
+/** Cookies of the signed-in admin, saved once: sign-in is rate limited. */
+export const adminStorageState = "test-results/.auth/admin.json";
+
 export default defineConfig({
   testDir: "e2e",
   outputDir: "test-results",
@@ -11,6 +14,14 @@ export default defineConfig({
   timeout: 90_000,
   expect: { timeout: 15_000 },
   globalSetup: "./e2e/global-setup.ts",
+  projects: [
+    { name: "sign-in", testMatch: /sign-in\.setup\.ts/ },
+    {
+      name: "console",
+      dependencies: ["sign-in"],
+      use: { storageState: adminStorageState },
+    },
+  ],
   use: {
     baseURL: `http://127.0.0.1:${e2ePort}`,
     browserName: "chromium",

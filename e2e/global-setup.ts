@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { runCommandOrThrow } from "../test/harness/run-command";
@@ -49,6 +51,24 @@ async function waitForHealth(url: string, server: ChildProcess, output: string[]
   throw new Error(`The console did not answer ${url}; its output:\n${output.join("")}`);
 }
 
+/** Fails when something, such as a console left by an earlier run, holds the port. */
+async function assertPortFree(port: number) {
+  const inUse = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+  if (inUse) {
+    throw new Error(
+      `Port ${port} on 127.0.0.1 is in use, perhaps by a console left from an earlier run; ` +
+        `stop it (ss -ltnp 'sport = :${port}' shows the process) and run the tests again.`,
+    );
+  }
+}
+
 /** Writes a self-signed certificate pair for a host entry nobody serves. */
 async function writeUnreachableHostCerts(dir: string) {
   const cert = path.join(dir, "offline.crt");
@@ -71,7 +91,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   let server: ChildProcess | null = null;
 
   const teardown = async () => {
-    server?.kill("SIGTERM");
+    // next start runs its server in a child process: end the whole group.
+    if (server?.pid) {
+      try {
+        process.kill(-server.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
     await daemon?.stop();
     await rm(workDir, { recursive: true, force: true });
   };
@@ -106,8 +133,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     await runStep("scripts/build-console.sh", []);
 
     const output: string[] = [];
-    server = spawn("npx", ["next", "start", "--hostname", "127.0.0.1", "--port", String(e2ePort)], {
+    await assertPortFree(e2ePort);
+    server = spawn("node_modules/.bin/next", ["start", "--hostname", "127.0.0.1", "--port", String(e2ePort)], {
       cwd: root,
+      detached: true,
       env: {
         ...process.env,
         SANDBOX_CONSOLE_HOSTS: hostsFile,
@@ -117,8 +146,15 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    server.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    server.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    // The console's log is kept for reading after a failed run.
+    await mkdir(path.join(root, "test-results"), { recursive: true });
+    const logFile = createWriteStream(path.join(root, "test-results", "console.log"));
+    for (const stream of [server.stdout, server.stderr]) {
+      stream?.on("data", (chunk: Buffer) => {
+        output.push(chunk.toString());
+        logFile.write(chunk);
+      });
+    }
     await waitForHealth(`http://127.0.0.1:${e2ePort}/api/health`, server, output);
   } catch (error) {
     await teardown();

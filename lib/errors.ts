@@ -17,8 +17,29 @@ export const errorStatus = {
 
 export type ErrorCode = keyof typeof errorStatus;
 
+const consoleErrorBrand = Symbol.for("sandbox-console.ConsoleError");
+
+/** Returns whether `value` is an object carrying the global symbol `brand`. */
+export function hasBrand(value: unknown, brand: symbol): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[brand] === true
+  );
+}
+
 /** An error whose message is safe to show to the user as it is. */
 export class ConsoleError extends Error {
+  /**
+   * Next.js may load this module once per route bundle while clients and
+   * watchers are shared on globalThis, so `instanceof` checks a global brand
+   * instead of the prototype chain.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, consoleErrorBrand);
+  }
+
+  readonly [consoleErrorBrand] = true;
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

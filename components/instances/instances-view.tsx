@@ -119,7 +119,8 @@ export function InstancesView({ initial }: { initial: FleetSnapshot }) {
           className="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-amber-900"
         >
           <strong>{host.name}</strong> ({host.id}) is unreachable since {formatTime(host.since)} UTC:{" "}
-          {host.error ?? "no answer"}. Its instances are not listed; the console keeps retrying.
+          {(host.error ?? "no answer").replace(/\.$/, "")}. Its instances are not listed; the
+          console keeps retrying.
         </div>
       ))}
 

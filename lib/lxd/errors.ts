@@ -1,10 +1,23 @@
-import { ConsoleError, type ErrorCode } from "@/lib/errors";
+import { ConsoleError, hasBrand, type ErrorCode } from "@/lib/errors";
+
+const lxdErrorBrand = Symbol.for("sandbox-console.LxdError");
 
 /**
  * An error reported by LXD itself: an error response, or a failed or
  * cancelled operation. The message is LXD's own text.
  */
 export class LxdError extends Error {
+  /**
+   * Next.js may load this module once per route bundle while LXD clients are
+   * shared on globalThis, so a plain prototype check would miss errors made
+   * by another copy of the class. The brand is global.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, lxdErrorBrand);
+  }
+
+  readonly [lxdErrorBrand] = true;
+
   /**
    * HTTP status of the error response (404, 412, ...). For a failed
    * operation it is the operation's status code: 400 Failure or 401
