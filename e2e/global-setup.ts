@@ -51,7 +51,7 @@ async function waitForHealth(url: string, server: ChildProcess, output: string[]
   throw new Error(`The console did not answer ${url}; its output:\n${output.join("")}`);
 }
 
-/** Fails when something, such as a console left by an earlier run, holds the port. */
+/** Throws when a process, such as a console left by an earlier run, listens on the port. */
 async function assertPortFree(port: number) {
   const inUse = await new Promise<boolean>((resolve) => {
     const socket = net.connect({ host: "127.0.0.1", port });
@@ -69,7 +69,7 @@ async function assertPortFree(port: number) {
   }
 }
 
-/** Writes a self-signed certificate pair for a host entry nobody serves. */
+/** Writes a self-signed certificate pair for a host entry where no LXD listens. */
 async function writeUnreachableHostCerts(dir: string) {
   const cert = path.join(dir, "offline.crt");
   const key = path.join(dir, "offline.key");

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Runs `next build` unless the sources are unchanged since the last build.
 set -euo pipefail
+trap 'echo "build-console.sh: failed (exit $?) at: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 
+sources=()
+for path in app components lib public drizzle package-lock.json next.config.js \
+  postcss.config.mjs tsconfig.json proxy.ts; do
+  [ -e "$path" ] && sources+=("$path")
+done
 hash=$(
-  find app components lib public drizzle package-lock.json next.config.js \
-    postcss.config.mjs tsconfig.json proxy.ts -type f 2>/dev/null |
-    LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1
+  find "${sources[@]}" -type f -not -name '*.test.ts' -print0 |
+    LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 )
 stamp=.next/sandbox-console-build-hash
 if [ -f .next/BUILD_ID ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then

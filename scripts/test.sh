@@ -6,6 +6,7 @@
 #
 # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test.
 set -euo pipefail
+trap 'echo "test.sh: failed (exit $?) at: $BASH_COMMAND" >&2' ERR
 
 cd "$(dirname "$0")/.."
 

@@ -7,6 +7,7 @@
 # Usage: scripts/up.sh [--exit-when-healthy]
 #   --exit-when-healthy  start the console, wait for /api/health, stop, exit 0
 set -euo pipefail
+trap 'echo "up.sh: failed (exit $?) at: $BASH_COMMAND" >&2' ERR
 
 cd "$(dirname "$0")/.."
 root=$(pwd)

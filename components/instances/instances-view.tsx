@@ -251,15 +251,19 @@ function SortHeader({
   align?: "left" | "right";
 }) {
   const active = sort.column === column;
+  let ariaSort: "ascending" | "descending" | "none" = "none";
+  if (active) ariaSort = sort.descending ? "descending" : "ascending";
+  const arrows = { ascending: "▲", descending: "▼", none: "" };
+
   return (
     <th
       className={`px-3 py-2 font-medium ${align === "right" ? "text-right" : ""}`}
-      aria-sort={active ? (sort.descending ? "descending" : "ascending") : "none"}
+      aria-sort={ariaSort}
     >
       <button type="button" onClick={() => onSort(column)} className="uppercase tracking-wide hover:text-slate-900">
         {label}
         <span aria-hidden className="ml-1 text-slate-400">
-          {active ? (sort.descending ? "▼" : "▲") : ""}
+          {arrows[ariaSort]}
         </span>
       </button>
     </th>
