@@ -11,6 +11,7 @@ test.describe("sign-in", () => {
     await page.goto("/instances");
     await expect(page).toHaveURL(/\/login/);
     await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+    await page.screenshot({ path: "test-results/login.png" });
   });
 
   test("API routes answer 401 without a session", async ({ request }) => {
