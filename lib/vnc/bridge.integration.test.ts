@@ -1,0 +1,408 @@
+import type { AddressInfo } from "node:net";
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
+
+import { LxdClient } from "@/lib/lxd";
+import { runLxc } from "@/test/harness/lxd-daemon";
+import {
+  deleteInstances,
+  integrationTitle,
+  lxc,
+  lxdDaemon,
+  requireDaemon,
+  uniqueInstanceName,
+} from "@/test/harness/lxd-test-context";
+import { runCommandOrThrow } from "@/test/harness/run-command";
+
+import { openVncBridge, type VncBridge } from "./bridge";
+
+// The browser image's Xvnc geometry and the demo page's top-left block.
+const SCREEN_WIDTH = 1440;
+const SCREEN_HEIGHT = 900;
+const DEMO_BLUE = 0x1e88e5;
+const DEMO_PAGE_URL = "http://127.0.0.1:8080/";
+
+const READ_TIMEOUT_MS = 10_000;
+const SANDBOX_READY_TIMEOUT_MS = 90_000;
+
+describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
+  const name = uniqueInstanceName("vnc");
+  const ref = { project: "default", name };
+  const openSockets: WebSocket[] = [];
+  let client: LxdClient;
+  let server: WebSocketServer;
+
+  beforeAll(async () => {
+    const daemon = requireDaemon();
+    const env = { ...process.env, LXD_DIR: daemon.lxdDir };
+    await runCommandOrThrow("scripts/build-image.sh", ["browser"], {
+      env,
+      timeoutMs: 600_000,
+    });
+    await runCommandOrThrow("scripts/sandbox-profile.sh", [], { env });
+    await lxc([
+      "launch",
+      "sandbox-browser",
+      name,
+      "--profile",
+      "default",
+      "--profile",
+      "sandbox",
+    ]);
+
+    client = new LxdClient({ kind: "unix", socketPath: daemon.socketPath });
+    server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await waitFor("the demo page in Chromium", SANDBOX_READY_TIMEOUT_MS, () =>
+      readDemoPageTitle(name),
+    );
+  });
+
+  afterEach(() => {
+    for (const socket of openSockets.splice(0)) socket.terminate();
+  });
+
+  afterAll(async () => {
+    await deleteInstances([name]);
+    server?.close();
+    await client?.close();
+  });
+
+  /** Returns a connected pair of WebSockets: the viewer's and the console's. */
+  async function connectPair(): Promise<[WebSocket, WebSocket]> {
+    const { port } = server.address() as AddressInfo;
+    const accepted = new Promise<WebSocket>((resolve) =>
+      server.once("connection", resolve),
+    );
+    const viewer = new WebSocket(`ws://127.0.0.1:${port}`);
+    viewer.binaryType = "nodebuffer";
+    await new Promise((resolve, reject) => {
+      viewer.once("open", resolve);
+      viewer.once("error", reject);
+    });
+    const consoleSide = await accepted;
+    openSockets.push(viewer, consoleSide);
+    return [viewer, consoleSide];
+  }
+
+  async function openViewer(
+    viewOnly: boolean,
+  ): Promise<{ rfb: RfbTestClient; bridge: VncBridge }> {
+    const [viewer, consoleSide] = await connectPair();
+    const rfb = new RfbTestClient(viewer);
+    const bridge = await openVncBridge(client, ref, consoleSide, {
+      viewOnly,
+      hostId: "test-host",
+    });
+    return { rfb, bridge };
+  }
+
+  it("relays the RFB handshake", async () => {
+    const { rfb, bridge } = await openViewer(false);
+
+    const banner = await rfb.read(12);
+    expect(banner.toString("latin1")).toBe("RFB 003.008\n");
+
+    const serverInit = await rfb.completeHandshake();
+    expect(serverInit.width).toBe(SCREEN_WIDTH);
+    expect(serverInit.height).toBe(SCREEN_HEIGHT);
+
+    bridge.close();
+    const summary = await bridge.ended;
+    expect(summary.reason).toBe("closed_by_console");
+    expect(summary.bytesToServer).toBe(14);
+    expect(summary.bytesToClient).toBeGreaterThanOrEqual(12 + 24);
+  });
+
+  it("shows the demo page's blue block", async () => {
+    const { rfb, bridge } = await openViewer(false);
+    await rfb.read(12);
+    await rfb.completeHandshake();
+    rfb.setTrueColour32();
+
+    // Chromium may not have painted yet, so full updates repeat until the
+    // block shows or the time runs out.
+    let frame = await rfb.readFullFrame();
+    const deadline = Date.now() + 30_000;
+    while (frame.pixel(200, 150) !== DEMO_BLUE && Date.now() < deadline) {
+      frame = await rfb.readFullFrame();
+    }
+
+    expect(hex(frame.pixel(0, 0))).toBe(hex(DEMO_BLUE));
+    expect(hex(frame.pixel(200, 150))).toBe(hex(DEMO_BLUE));
+    expect(hex(frame.pixel(399, 299))).toBe(hex(DEMO_BLUE));
+    expect(hex(frame.pixel(400, 150))).not.toBe(hex(DEMO_BLUE));
+    expect(hex(frame.pixel(200, 300))).not.toBe(hex(DEMO_BLUE));
+    bridge.close();
+    await bridge.ended;
+  });
+
+  it("ends socat when the viewer closes", async () => {
+    const { rfb, bridge } = await openViewer(false);
+    await rfb.read(12);
+    await rfb.completeHandshake();
+    expect(await socatRunning(name)).toBe(true);
+
+    rfb.socket.close();
+    const summary = await bridge.ended;
+
+    expect(summary.reason).toBe("client_closed");
+    expect(summary.exitCode).toBe(0);
+    const stopped = await poll(5_000, async () => !(await socatRunning(name)));
+    expect(stopped, "socat still runs 5 s after the viewer closed").toBe(true);
+  });
+
+  it("closes the viewer when socat ends", async () => {
+    const { rfb, bridge } = await openViewer(false);
+    await rfb.read(12);
+    const closed = new Promise<number>((resolve) =>
+      rfb.socket.once("close", resolve),
+    );
+
+    await lxc(["exec", name, "--", "pkill", "-x", "socat"]);
+
+    expect(await closed).toBe(1000);
+    expect((await bridge.ended).reason).toBe("server_closed");
+  });
+
+  it("drops keys when view-only", async () => {
+    expect(await readDemoPageTitle(name)).not.toMatch(/^keys:/);
+
+    const watcher = await openViewer(true);
+    await watcher.rfb.read(12);
+    await watcher.rfb.completeHandshake();
+    watcher.rfb.typeText("ab");
+    // Xvnc handles one connection's messages in order, so once the update
+    // arrives, any key sent before it has reached the X server.
+    watcher.rfb.setTrueColour32();
+    await watcher.rfb.readFullFrame();
+    watcher.bridge.close();
+    const watcherSummary = await watcher.bridge.ended;
+
+    const controller = await openViewer(false);
+    await controller.rfb.read(12);
+    await controller.rfb.completeHandshake();
+    controller.rfb.typeText("cd");
+
+    // Keys sent earlier through X would come before these in the title.
+    const title = await waitFor(
+      "keys in the page title",
+      READ_TIMEOUT_MS,
+      async () => {
+        const current = await readDemoPageTitle(name);
+        return current?.startsWith("keys:") && current.length >= 7
+          ? current
+          : null;
+      },
+    );
+    expect(title).toBe("keys:cd");
+    expect(watcherSummary.droppedMessages).toBe(4);
+    controller.bridge.close();
+    await controller.bridge.ended;
+  });
+});
+
+/** Buffers what the VNC server sends and reads it in exact sizes. */
+class RfbTestClient {
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiter: (() => void) | null = null;
+
+  constructor(readonly socket: WebSocket) {
+    socket.on("message", (data: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, data]);
+      this.waiter?.();
+    });
+    socket.on("close", () => this.waiter?.());
+  }
+
+  async read(length: number): Promise<Buffer> {
+    const deadline = Date.now() + READ_TIMEOUT_MS;
+    while (this.buffered.length < length) {
+      if (this.socket.readyState === WebSocket.CLOSED) {
+        throw new Error(`Connection closed while reading ${length} bytes`);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(
+          `Timed out reading ${length} bytes from the VNC server`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = null;
+    }
+    const chunk = this.buffered.subarray(0, length);
+    this.buffered = this.buffered.subarray(length);
+    return chunk;
+  }
+
+  send(bytes: number[] | Buffer): void {
+    this.socket.send(Buffer.from(bytes));
+  }
+
+  /**
+   * Completes the handshake after the banner with RFB 3.8, security None
+   * and a shared ClientInit, and returns the screen size from ServerInit.
+   */
+  async completeHandshake(): Promise<{ width: number; height: number }> {
+    this.send(Buffer.from("RFB 003.008\n", "latin1"));
+    const typeCount = (await this.read(1))[0]!;
+    const types = [...(await this.read(typeCount))];
+    expect(types).toContain(1);
+    this.send([1]);
+    const securityResult = await this.read(4);
+    expect(securityResult.readUInt32BE(0)).toBe(0);
+
+    this.send([1]);
+    const serverInit = await this.read(24);
+    const nameLength = serverInit.readUInt32BE(20);
+    await this.read(nameLength);
+    return {
+      width: serverInit.readUInt16BE(0),
+      height: serverInit.readUInt16BE(2),
+    };
+  }
+
+  /** Asks for 32 bpp little-endian true colour, red at bit 16, and raw encoding. */
+  setTrueColour32(): void {
+    this.send([
+      0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0,
+    ]);
+    this.send([2, 0, 0, 1, 0, 0, 0, 0]);
+  }
+
+  /** Requests a full, non-incremental update and assembles it. */
+  async readFullFrame(): Promise<Frame> {
+    const request = Buffer.alloc(10);
+    request.writeUInt8(3, 0);
+    request.writeUInt16BE(SCREEN_WIDTH, 6);
+    request.writeUInt16BE(SCREEN_HEIGHT, 8);
+    this.send(request);
+
+    const pixels = Buffer.alloc(SCREEN_WIDTH * SCREEN_HEIGHT * 4);
+    for (;;) {
+      const type = (await this.read(1))[0];
+      if (type === 2) continue; // Bell
+      if (type === 3) {
+        const header = await this.read(7);
+        await this.read(header.readUInt32BE(3));
+        continue;
+      }
+      expect(type, "server message type").toBe(0);
+      break;
+    }
+
+    const rectangleCount = (await this.read(3)).readUInt16BE(1);
+    for (let index = 0; index < rectangleCount; index += 1) {
+      const header = await this.read(12);
+      const x = header.readUInt16BE(0);
+      const y = header.readUInt16BE(2);
+      const width = header.readUInt16BE(4);
+      const height = header.readUInt16BE(6);
+      expect(header.readInt32BE(8), "rectangle encoding").toBe(0);
+      const data = await this.read(width * height * 4);
+      for (let row = 0; row < height; row += 1) {
+        data.copy(
+          pixels,
+          ((y + row) * SCREEN_WIDTH + x) * 4,
+          row * width * 4,
+          (row + 1) * width * 4,
+        );
+      }
+    }
+    return new Frame(pixels);
+  }
+
+  /** Presses and releases each key of lower-case `text`. */
+  typeText(text: string): void {
+    for (const character of text) {
+      const keysym = character.charCodeAt(0);
+      this.send([4, 1, 0, 0, 0, 0, 0, keysym]);
+      this.send([4, 0, 0, 0, 0, 0, 0, keysym]);
+    }
+  }
+}
+
+class Frame {
+  constructor(private readonly pixels: Buffer) {}
+
+  /** Returns the pixel at (x, y) as 0xRRGGBB. */
+  pixel(x: number, y: number): number {
+    return this.pixels.readUInt32LE((y * SCREEN_WIDTH + x) * 4) & 0xffffff;
+  }
+}
+
+function hex(colour: number): string {
+  return `#${colour.toString(16).padStart(6, "0")}`;
+}
+
+async function socatRunning(name: string): Promise<boolean> {
+  const daemon = requireDaemon();
+  const result = await runLxc(daemon.name, [
+    "exec",
+    name,
+    "--",
+    "pgrep",
+    "-x",
+    "socat",
+  ]);
+  return result.code === 0;
+}
+
+/** Reads the demo page's title through Chromium's DevTools endpoint. */
+async function readDemoPageTitle(name: string): Promise<string | null> {
+  const daemon = requireDaemon();
+  const result = await runLxc(daemon.name, [
+    "exec",
+    name,
+    "--",
+    "busybox",
+    "wget",
+    "-qO-",
+    "http://127.0.0.1:9222/json/list",
+  ]);
+  if (result.code !== 0) return null;
+
+  const targets = JSON.parse(result.stdout) as Array<{
+    type: string;
+    url: string;
+    title: string;
+  }>;
+  const page = targets.find(
+    (target) => target.type === "page" && target.url === DEMO_PAGE_URL,
+  );
+  return page?.title ?? null;
+}
+
+/** Polls `check` until it returns true, and returns whether it did in time. */
+async function poll(
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+/** Polls `read` until it returns a value, and throws after `timeoutMs`. */
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  read: () => Promise<T | null | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await read();
+    if (value !== null && value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}

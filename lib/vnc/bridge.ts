@@ -1,0 +1,305 @@
+import type WebSocket from "ws";
+
+import { log } from "@/lib/log";
+import {
+  startExec,
+  type ExecSession,
+  type LxdClient,
+  type LxdInstanceRef,
+} from "@/lib/lxd";
+
+import { RfbInputFilter } from "./rfb-filter";
+
+/** The VNC server of a browser sandbox, inside its container. */
+export const VNC_SERVER_COMMAND = ["socat", "-", "TCP:127.0.0.1:5900"];
+
+// Output is paused while more than this many bytes wait in the browser's
+// WebSocket, and resumed once less than the low mark waits. A 1440x900 raw
+// frame at 32 bpp is about 5 MB.
+const HIGH_WATER_BYTES = 8 * 1024 * 1024;
+const LOW_WATER_BYTES = 1024 * 1024;
+
+// socat exits about 0.5 s after its stdin ends (its default -t timeout).
+const EXIT_GRACE_MS = 2_000;
+const SIGTERM = 15;
+const SIGKILL = 9;
+
+// Close codes from RFC 6455 section 7.4.1.
+const CLOSE_NORMAL = 1000;
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_UNSUPPORTED_DATA = 1003;
+const CLOSE_POLICY_VIOLATION = 1008;
+const CLOSE_INTERNAL_ERROR = 1011;
+
+const MAX_LOGGED_STDERR_BYTES = 2_048;
+
+export interface VncBridgeOptions {
+  /** Drops the client's key, pointer, clipboard and resize messages. */
+  viewOnly: boolean;
+  /** Id of the console's LXD host, for the logs. */
+  hostId: string;
+}
+
+/** Cause of a bridge's end. */
+export type VncBridgeEndReason =
+  "client_closed" | "server_closed" | "closed_by_console" | "protocol_error";
+
+export interface VncBridgeSummary {
+  reason: VncBridgeEndReason;
+  /** Bytes the client sent, before view-only filtering. */
+  bytesFromClient: number;
+  /** Bytes written to the VNC server. */
+  bytesToServer: number;
+  /** Bytes the VNC server sent to the client. */
+  bytesToClient: number;
+  /** Client messages removed by view-only filtering. */
+  droppedMessages: number;
+  /** Exit code of socat, or null when it had to be signalled or timed out. */
+  exitCode: number | null;
+}
+
+export interface VncBridge {
+  /** Closes the browser's WebSocket and ends the exec. */
+  close(): void;
+  /** Settles when both sides have ended. It never rejects. */
+  ended: Promise<VncBridgeSummary>;
+  readonly bytesFromClient: number;
+  readonly bytesToServer: number;
+  readonly bytesToClient: number;
+  readonly droppedMessages: number;
+}
+
+/**
+ * Relays a browser's noVNC WebSocket to the sandbox's VNC server through a
+ * non-interactive exec of socat, so no host port is opened. Throws the
+ * exec's error after closing `socket` when socat cannot be started.
+ */
+export async function openVncBridge(
+  client: LxdClient,
+  ref: LxdInstanceRef,
+  socket: WebSocket,
+  options: VncBridgeOptions,
+): Promise<VncBridge> {
+  const bridgeLog = log.child({
+    component: "vnc-bridge",
+    host: options.hostId,
+    project: ref.project,
+    instance: ref.name,
+  });
+
+  // Messages may arrive while the exec starts, so they queue until then.
+  const early: ClientMessage[] = [];
+  const queueEarly = (data: WebSocket.RawData, isBinary: boolean) => {
+    early.push({ data, isBinary });
+  };
+  socket.on("message", queueEarly);
+
+  let session: ExecSession;
+  try {
+    session = await startExec(client, ref, VNC_SERVER_COMMAND);
+  } catch (error) {
+    socket.off("message", queueEarly);
+    bridgeLog.error({ err: error }, "failed to start socat for VNC");
+    closeSocket(socket, CLOSE_INTERNAL_ERROR, "VNC server unreachable");
+    throw error;
+  }
+  socket.off("message", queueEarly);
+
+  const operationLog = bridgeLog.child({ operation: session.operation.id });
+  const relay = new VncRelay(socket, session, options, operationLog);
+  relay.start(early);
+  return relay;
+}
+
+interface ClientMessage {
+  data: WebSocket.RawData;
+  isBinary: boolean;
+}
+
+class VncRelay implements VncBridge {
+  readonly ended: Promise<VncBridgeSummary>;
+  bytesFromClient = 0;
+  bytesToServer = 0;
+  bytesToClient = 0;
+  private readonly filter: RfbInputFilter | null;
+  private reason: VncBridgeEndReason | null = null;
+  private resolveEnded!: (summary: VncBridgeSummary) => void;
+  private stopping = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly session: ExecSession,
+    options: VncBridgeOptions,
+    private readonly bridgeLog: typeof log,
+  ) {
+    this.filter = options.viewOnly ? new RfbInputFilter() : null;
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
+  }
+
+  get droppedMessages(): number {
+    return this.filter?.droppedMessages ?? 0;
+  }
+
+  close(): void {
+    this.stop("closed_by_console");
+  }
+
+  start(early: ClientMessage[]): void {
+    const { socket, session } = this;
+    this.bridgeLog.info(
+      { viewOnly: this.filter !== null },
+      "VNC bridge opened",
+    );
+
+    // socat may exit first, and a write then fails like a write to a
+    // closed pipe. The stdout end that follows ends the bridge.
+    session.stdin.on("error", () => {});
+    session.stdout.on("data", (chunk: Buffer) => this.sendToClient(chunk));
+    session.stdout.on("end", () => this.stop("server_closed"));
+    session.stdout.on("error", () => this.stop("server_closed"));
+    this.logStderr();
+
+    socket.on("message", (data, isBinary) => this.receive(data, isBinary));
+    socket.on("close", () => this.stop("client_closed"));
+    socket.on("error", (error) => {
+      this.bridgeLog.warn({ err: error }, "VNC client WebSocket failed");
+    });
+
+    for (const message of early) this.receive(message.data, message.isBinary);
+    if (socket.readyState !== socket.OPEN) this.stop("client_closed");
+  }
+
+  /** Forwards one client message to socat's stdin, filtered when view-only. */
+  private receive(data: WebSocket.RawData, isBinary: boolean): void {
+    if (this.stopping) return;
+    if (!isBinary) {
+      this.bridgeLog.warn("VNC client sent a text frame; closing");
+      closeSocket(this.socket, CLOSE_UNSUPPORTED_DATA, "binary frames only");
+      this.stop("protocol_error");
+      return;
+    }
+
+    let bytes = toBuffer(data);
+    this.bytesFromClient += bytes.length;
+    if (this.filter !== null) {
+      try {
+        bytes = this.filter.filter(bytes);
+      } catch (error) {
+        this.bridgeLog.warn(
+          { err: error },
+          "view-only VNC client sent data the filter rejected; closing",
+        );
+        closeSocket(this.socket, CLOSE_POLICY_VIOLATION, "invalid RFB data");
+        this.stop("protocol_error");
+        return;
+      }
+    }
+    if (bytes.length === 0) return;
+
+    this.bytesToServer += bytes.length;
+    // Stop reading from the browser while socat's stdin is behind.
+    if (!this.session.stdin.write(bytes) && !this.socket.isPaused) {
+      this.socket.pause();
+      this.session.stdin.once("drain", () => this.socket.resume());
+    }
+  }
+
+  private sendToClient(chunk: Buffer): void {
+    const { socket, session } = this;
+    if (socket.readyState !== socket.OPEN) return;
+
+    this.bytesToClient += chunk.length;
+    socket.send(chunk, { binary: true }, () => {
+      if (
+        session.stdout.isPaused() &&
+        socket.bufferedAmount < LOW_WATER_BYTES
+      ) {
+        session.stdout.resume();
+      }
+    });
+    if (socket.bufferedAmount > HIGH_WATER_BYTES) session.stdout.pause();
+  }
+
+  private logStderr(): void {
+    let logged = 0;
+    this.session.stderr.on("data", (chunk: Buffer) => {
+      if (logged >= MAX_LOGGED_STDERR_BYTES) return;
+      const text = chunk.subarray(0, MAX_LOGGED_STDERR_BYTES - logged);
+      logged += text.length;
+      this.bridgeLog.warn({ stderr: text.toString("utf8") }, "socat stderr");
+    });
+  }
+
+  /** Ends both sides once, whichever side ended first. */
+  private stop(reason: VncBridgeEndReason): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.reason = reason;
+
+    const code =
+      reason === "closed_by_console" ? CLOSE_GOING_AWAY : CLOSE_NORMAL;
+    closeSocket(this.socket, code, "");
+    // Data that arrives after this point is dropped, not buffered.
+    this.session.stdout.resume();
+    void this.endExec().then((exitCode) => this.finish(exitCode));
+  }
+
+  /**
+   * Ends socat's stdin, then waits for it to exit, signalling it when it
+   * outlives the grace period. Returns its exit code, or null.
+   */
+  private async endExec(): Promise<number | null> {
+    const { session } = this;
+    session.stdin.end();
+
+    for (const signal of [null, SIGTERM, SIGKILL]) {
+      if (signal !== null) {
+        this.bridgeLog.warn({ signal }, "socat still running; signalling it");
+        session.signal(signal);
+      }
+      try {
+        const exitCode = await session.wait({ timeoutMs: EXIT_GRACE_MS });
+        session.close();
+        return signal === null ? exitCode : null;
+      } catch (error) {
+        this.bridgeLog.debug({ err: error }, "socat did not exit in time");
+      }
+    }
+
+    // NOTE: LXD may still run socat here; its VNC connection then stays
+    // open until the sandbox's Xvnc notices the dead peer.
+    this.bridgeLog.error("socat did not exit after SIGKILL; giving up");
+    session.close();
+    return null;
+  }
+
+  private finish(exitCode: number | null): void {
+    const summary: VncBridgeSummary = {
+      reason: this.reason ?? "closed_by_console",
+      bytesFromClient: this.bytesFromClient,
+      bytesToServer: this.bytesToServer,
+      bytesToClient: this.bytesToClient,
+      droppedMessages: this.droppedMessages,
+      exitCode,
+    };
+    this.bridgeLog.info(summary, "VNC bridge closed");
+    this.resolveEnded(summary);
+  }
+}
+
+function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  if (
+    socket.readyState === socket.OPEN ||
+    socket.readyState === socket.CONNECTING
+  ) {
+    socket.close(code, reason);
+  }
+}
+
+function toBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
