@@ -1,3 +1,4 @@
+import { caught } from "@/test/harness/caught";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listAuditEvents } from "@/lib/audit/audit";
 import { closeDb, createDb, type Db } from "@/lib/db/client";
@@ -21,14 +22,6 @@ async function status(name: string): Promise<string> {
   return (await lxc(["list", `^${name}$`, "--format", "csv", "--columns", "s"])).trim();
 }
 
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe.skipIf(lxdDaemon === null)(integrationTitle("changeInstanceState"), () => {
   let db: Db;

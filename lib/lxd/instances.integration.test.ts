@@ -1,3 +1,4 @@
+import { caught } from "@/test/harness/caught";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ConsoleError } from "@/lib/errors";
@@ -23,14 +24,6 @@ import {
 } from "./instances";
 import { waitForOperation } from "./operations";
 
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe.skipIf(lxdDaemon === null)(integrationTitle("instances"), () => {
   let client: LxdClient;

@@ -1,3 +1,4 @@
+import { caught } from "@/test/harness/caught";
 import { describe, expect, it, vi } from "vitest";
 
 import { ConsoleError } from "@/lib/errors";
@@ -24,14 +25,6 @@ function clientReturning(respond: () => Promise<unknown>): {
   return { client, requestSync };
 }
 
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("waitForOperation", () => {
   it("returns a successful operation", async () => {

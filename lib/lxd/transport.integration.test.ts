@@ -1,3 +1,4 @@
+import { caught } from "@/test/harness/caught";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -22,14 +23,6 @@ import { certificateFingerprint, type LxdEndpoint } from "./transport";
 
 type HttpsEndpoint = Extract<LxdEndpoint, { kind: "https" }>;
 
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe.skipIf(lxdDaemon === null)(integrationTitle("transport"), () => {
   const clients: LxdClient[] = [];
