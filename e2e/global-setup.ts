@@ -143,6 +143,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         SANDBOX_CONSOLE_URL: `http://127.0.0.1:${e2ePort}`,
         SANDBOX_CONSOLE_DATA: workDir,
         BETTER_AUTH_SECRET: "e2e-only-secret-with-enough-length-0123456789",
+        NEXT_TELEMETRY_DISABLED: "1",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

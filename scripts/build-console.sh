@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs `next build` unless the sources are unchanged since the last build.
 set -euo pipefail
+# Next.js would otherwise send anonymous usage data to its telemetry service.
+export NEXT_TELEMETRY_DISABLED=1
 trap 'echo "build-console.sh: failed (exit $?) at: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 

@@ -6,6 +6,8 @@
 #
 # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test.
 set -euo pipefail
+# Next.js would otherwise send anonymous usage data to its telemetry service.
+export NEXT_TELEMETRY_DISABLED=1
 trap 'echo "test.sh: failed (exit $?) at: $BASH_COMMAND" >&2' ERR
 
 cd "$(dirname "$0")/.."

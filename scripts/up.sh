@@ -7,6 +7,8 @@
 # Usage: scripts/up.sh [--exit-when-healthy]
 #   --exit-when-healthy  start the console, wait for /api/health, stop, exit 0
 set -euo pipefail
+# Next.js would otherwise send anonymous usage data to its telemetry service.
+export NEXT_TELEMETRY_DISABLED=1
 trap 'echo "up.sh: failed (exit $?) at: $BASH_COMMAND" >&2' ERR
 
 cd "$(dirname "$0")/.."

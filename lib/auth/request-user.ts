@@ -24,7 +24,19 @@ export async function getUserFromHeaders(
   headers: Headers,
   auth: Auth = getAuth(),
 ): Promise<ConsoleUser | null> {
-  const result = await auth.api.getSession({ headers });
+  let result: Awaited<ReturnType<Auth["api"]["getSession"]>>;
+  try {
+    result = await auth.api.getSession({ headers });
+  } catch (error) {
+    // Sessions live in the database, so without it nobody can be signed in.
+    log.error({ err: error }, "session lookup failed");
+    throw new ConsoleError(
+      "audit_unavailable",
+      "The console's database is not reachable, so sessions cannot be checked. " +
+        "Check that the database at DATABASE_URL (or the PGlite data folder) is available.",
+      { cause: error },
+    );
+  }
   if (!result) return null;
 
   const { user } = result;

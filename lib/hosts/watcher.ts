@@ -86,6 +86,7 @@ class HostWatcher {
   private backoffMs = minBackoffMs;
   private retryTimer: NodeJS.Timeout | null = null;
   private pendingRefetch = new Map<string, NodeJS.Timeout>();
+  private refetchGeneration = new Map<string, number>();
   private stopped = false;
   private firstSync: Promise<void>;
   private resolveFirstSync!: () => void;
@@ -184,6 +185,13 @@ class HostWatcher {
     resetClient(this.definition.id);
     this.setState("unreachable", reason);
 
+    // What the host ran before it went away is unknown now, so its instances
+    // leave the list until the next successful sync brings them back.
+    if (this.instances.size > 0) {
+      this.instances.clear();
+      this.emit({ type: "host-instances", host: this.definition.id, instances: [] });
+    }
+
     const delay = this.backoffMs * (0.8 + Math.random() * 0.4);
     this.backoffMs = Math.min(this.backoffMs * 2, maxBackoffMs);
     this.logger().warn({ reason, retryInMs: Math.round(delay) }, "LXD host unreachable");
@@ -195,6 +203,10 @@ class HostWatcher {
 
   private async refetchAll(): Promise<void> {
     const hostId = this.definition.id;
+    // A full list supersedes every single-instance refetch already running.
+    for (const [id, generation] of this.refetchGeneration) {
+      this.refetchGeneration.set(id, generation + 1);
+    }
     const raw = await listInstances(getClient(hostId), { allProjects: true });
     const fresh = raw.map((instance) => toInstanceSummary(hostId, instance));
 
@@ -251,12 +263,21 @@ class HostWatcher {
   }
 
   private async refetchInstance(key: InstanceKey): Promise<void> {
+    // Two refetches of one instance may overlap and finish out of order, so
+    // only the most recently started one may apply its answer.
+    const id = instanceKeyString(key);
+    const generation = (this.refetchGeneration.get(id) ?? 0) + 1;
+    this.refetchGeneration.set(id, generation);
+    const isLatest = () => this.refetchGeneration.get(id) === generation;
+
     try {
       const { instance } = await getInstance(getClient(key.host), key);
+      if (!isLatest()) return;
       const summary = toInstanceSummary(key.host, instance);
       this.instances.set(instanceKeyString(summary), summary);
       this.emit({ type: "instance", instance: summary });
     } catch (error) {
+      if (!isLatest()) return;
       if (isNotFound(error)) {
         this.removeInstance(key);
         return;

@@ -1,7 +1,7 @@
 "use server";
 
 import { z } from "zod";
-import { requireUser } from "@/lib/auth/session";
+import { getSourceAddress, requireUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { userMessage } from "@/lib/errors";
 import { changeInstanceState } from "@/lib/instances/lifecycle";
@@ -26,6 +26,7 @@ export async function changeInstanceStateAction(input: unknown): Promise<ActionR
     const { action, force, ...key } = parsed.data;
     await changeInstanceState(getDb(), {
       actor: { id: user.id, email: user.email },
+      sourceAddress: (await getSourceAddress()) ?? undefined,
       key,
       action,
       force,

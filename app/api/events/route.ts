@@ -1,5 +1,5 @@
 import { requireUser } from "@/lib/auth/session";
-import { getFleet, type FleetEvent } from "@/lib/hosts/watcher";
+import { getFleet, type Fleet, type FleetEvent } from "@/lib/hosts/watcher";
 import { errorResponse } from "@/lib/http";
 
 export const dynamic = "force-dynamic";
@@ -16,14 +16,14 @@ function frame(event: string, data: unknown): string {
  * from the current state instead of replaying what it missed.
  */
 export async function GET(request: Request): Promise<Response> {
+  let fleet: Fleet;
   try {
     await requireUser("instance:read");
+    fleet = getFleet();
+    await fleet.ready();
   } catch (error) {
     return errorResponse(error);
   }
-
-  const fleet = getFleet();
-  await fleet.ready();
 
   const encoder = new TextEncoder();
   let cleanup = () => {};

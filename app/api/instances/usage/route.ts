@@ -13,6 +13,8 @@ export const dynamic = "force-dynamic";
 
 /** Most instances one request may ask about: a screenful of the list. */
 const maxKeys = 200;
+/** Enough for maxKeys keys of maximum length. */
+const maxBodyBytes = 64 * 1024;
 
 const bodySchema = z.object({
   keys: z.array(z.string()).max(maxKeys, `Ask for at most ${maxKeys} instances at once`),
@@ -26,19 +28,35 @@ const bodySchema = z.object({
 export async function POST(request: Request): Promise<Response> {
   try {
     await requireUser("instance:read");
-    const parsed = bodySchema.safeParse(await request.json().catch(() => null));
+    const text = await request.text();
+    if (text.length > maxBodyBytes) {
+      throw new ConsoleError(
+        "invalid_input",
+        `The request body is ${text.length} bytes; send at most ${maxBodyBytes}.`,
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ConsoleError("invalid_input", 'The request body is not valid JSON; send {"keys": [...]}.');
+    }
+    const parsed = bodySchema.safeParse(json);
     if (!parsed.success) {
       throw new ConsoleError("invalid_input", z.prettifyError(parsed.error));
     }
 
+    const keys = [...new Set(parsed.data.keys)];
     const entries = await Promise.all(
-      parsed.data.keys.map(async (text): Promise<[string, InstanceUsage | null]> => {
-        const [host = "", project = "", name = ""] = text.split("/");
+      keys.map(async (text): Promise<[string, InstanceUsage | null]> => {
+        const parts = text.split("/");
+        const [host = "", project = "", name = ""] = parts;
         const key = instanceKeySchema.safeParse({ host, project, name });
-        if (!key.success) {
+        if (parts.length !== 3 || !key.success) {
+          const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text;
           throw new ConsoleError(
             "invalid_input",
-            `"${text}" is not an instance key; expected "host/project/name".`,
+            `"${shown}" is not an instance key; expected "host/project/name".`,
           );
         }
         try {
