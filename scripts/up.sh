@@ -71,9 +71,11 @@ if ! $exit_when_healthy; then
 fi
 
 log_file=$(mktemp /tmp/sandbox-console.XXXXXX.log)
-npx next start --hostname 127.0.0.1 --port 3000 >"$log_file" 2>&1 &
+# next start runs the server in a child process, so it gets its own process
+# group and the whole group is stopped on exit.
+setsid node_modules/.bin/next start --hostname 127.0.0.1 --port 3000 >"$log_file" 2>&1 &
 console_pid=$!
-trap 'kill "$console_pid" 2>/dev/null || true' EXIT
+trap 'kill -- -"$console_pid" 2>/dev/null || true' EXIT
 
 for _ in $(seq 1 60); do
   if curl -fsS http://127.0.0.1:3000/api/health >/dev/null 2>&1; then
