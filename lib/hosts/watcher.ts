@@ -20,7 +20,7 @@ export interface HostStatus {
   id: string;
   name: string;
   state: HostState;
-  /** Why the host is unreachable, for the user. */
+  /** Reason the host is unreachable, shown to the user. */
   error: string | null;
   serverVersion: string | null;
   /** When the state last changed (ISO 8601). */
@@ -37,7 +37,7 @@ export interface OperationProgress {
   instances: string[];
 }
 
-/** What the watcher tells subscribers; the SSE route forwards these as is. */
+/** Event the watcher sends to subscribers; the SSE route forwards it unchanged. */
 export type FleetEvent =
   | { type: "host"; host: HostStatus }
   | { type: "host-instances"; host: string; instances: InstanceSummary[] }
