@@ -53,7 +53,13 @@ export function AppHeader({ user }: { user: ConsoleUser }) {
             <span data-testid="stream-state">{stream.text}</span>
           </span>
           <span className="text-xs">
-            <span className="text-slate-100">{user.email}</span>
+            <Link
+              href="/account"
+              title="Your account and password"
+              className="text-slate-100 hover:underline"
+            >
+              {user.email}
+            </Link>
             <span className="ml-2 rounded bg-slate-700 px-1.5 py-0.5 uppercase tracking-wide text-[10px]">
               {user.role}
             </span>
