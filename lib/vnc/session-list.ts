@@ -1,0 +1,68 @@
+// The browser's list of watched sandboxes, kept in the query cache and patched
+// by `vnc-session` events. Free of server imports so client components can
+// use it.
+
+import type { InstanceKey } from "@/lib/instances/types";
+
+import { vncSessionKey, type VncController, type VncSessionState } from "./types";
+
+/**
+ * Returns `sessions` with the entry of `update`'s sandbox replaced. A sandbox
+ * that nobody watches and nobody controls leaves the list, as it does in
+ * `GET /api/sessions`.
+ */
+export function applyVncSessionUpdate(
+  sessions: readonly VncSessionState[],
+  update: VncSessionState,
+): VncSessionState[] {
+  const key = vncSessionKey(update);
+  const others = sessions.filter((session) => vncSessionKey(session) !== key);
+  if (update.viewers.length === 0 && update.controller === null) return others;
+  return [...others, update];
+}
+
+/** Returns the session of one sandbox, or null while nobody watches it. */
+export function findVncSession(
+  sessions: readonly VncSessionState[] | undefined,
+  key: InstanceKey,
+): VncSessionState | null {
+  const wanted = vncSessionKey(key);
+  return sessions?.find((session) => vncSessionKey(session) === wanted) ?? null;
+}
+
+/** The reader of a control label: their user id and, in a viewer, its view id. */
+export interface ControlReader {
+  userId: string;
+  viewId?: string;
+}
+
+/** Describes who controls a sandbox, as seen by `reader`. */
+export function describeController(
+  controller: VncController | null,
+  reader: ControlReader,
+): string {
+  if (controller === null) return "Nobody has control";
+  if (controller.viewId === reader.viewId) return "You have control in this view";
+  if (controller.userId === reader.userId) {
+    return reader.viewId === undefined
+      ? "You have control"
+      : "You have control in another view";
+  }
+  return `${controller.userName} has control`;
+}
+
+/**
+ * Returns the notice for a view that had control and lost it, or null when
+ * `next` still names `viewId`. A release by the view itself needs no notice,
+ * so the caller passes only changes it did not make.
+ */
+export function controlLostNotice(
+  next: VncController | null,
+  viewId: string,
+  readerUserId: string,
+): string | null {
+  if (next === null) return "Control was released. This view is view-only again.";
+  if (next.viewId === viewId) return null;
+  const who = next.userId === readerUserId ? "You, in another view," : next.userName;
+  return `${who} took control. This view is view-only again.`;
+}
