@@ -105,6 +105,12 @@ export function createAuth(db: Db) {
     baseURL: consoleBaseUrl(),
     secret: loadAuthSecret(),
     database: drizzleAdapter(db, { provider: "pg", schema: authSchema }),
+    user: {
+      additionalFields: {
+        // Set by admins only (input: false keeps it out of user updates).
+        sessionControl: { type: "boolean", defaultValue: false, input: false },
+      },
+    },
     emailAndPassword: {
       enabled: true,
       // Admins create accounts; the first admin comes from

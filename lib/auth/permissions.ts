@@ -20,6 +20,8 @@ export interface ConsoleUser {
   email: string;
   name: string;
   role: Role;
+  /** Permissions granted to this user beyond their role (see grantable). */
+  grants: readonly Permission[];
 }
 
 // The one table of who may do what. A permission missing from a role's list
@@ -34,10 +36,18 @@ const grants: Record<Role, readonly Permission[]> = {
     "host:manage",
     "user:manage",
   ],
-  // Support staff watch; taking control of a session will need a grant per
+  // Support staff watch; taking control of a session needs a grant per
   // user, and lifecycle actions are for admins only.
   support: ["instance:read", "session:view"],
   auditor: ["instance:read", "session:view", "audit:read"],
+};
+
+// Permissions a role does not have but an admin may grant to one user of
+// that role. Anything else in a user's grants is ignored.
+const grantable: Record<Role, readonly Permission[]> = {
+  admin: [],
+  support: ["session:control"],
+  auditor: [],
 };
 
 export function isRole(value: unknown): value is Role {
@@ -50,6 +60,24 @@ export function isRole(value: unknown): value is Role {
 export function can(role: string, permission: Permission): boolean {
   if (!isRole(role)) return false;
   return grants[role].includes(permission);
+}
+
+/**
+ * Returns whether `user` has `permission`, through their role or through a
+ * per-user grant that their role allows.
+ */
+export function userCan(user: ConsoleUser, permission: Permission): boolean {
+  if (can(user.role, permission)) return true;
+  if (!isRole(user.role)) return false;
+  return (
+    grantable[user.role].includes(permission) &&
+    user.grants.includes(permission)
+  );
+}
+
+/** Returns whether an admin may grant `permission` to a user of `role`. */
+export function isGrantable(role: Role, permission: Permission): boolean {
+  return grantable[role].includes(permission);
 }
 
 /** Phrases for each permission, worded to finish "does not allow ...". */

@@ -11,6 +11,7 @@ const auditor: ConsoleUser = {
   email: "auditor@example.com",
   name: "Auditor",
   role: "auditor",
+  grants: [],
 };
 
 let db: Db;

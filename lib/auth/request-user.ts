@@ -4,11 +4,11 @@ import { ConsoleError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { getAuth, type Auth } from "./auth";
 import {
-  can,
   isRole,
   permissionDescriptions,
   type ConsoleUser,
   type Permission,
+  userCan,
 } from "./permissions";
 
 // Session checks that work on plain request headers. Unlike session.ts this
@@ -48,7 +48,13 @@ export async function getUserFromHeaders(
     return null;
   }
 
-  return { id: user.id, email: user.email, name: user.name, role: user.role };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    grants: user.sessionControl === true ? ["session:control"] : [],
+  };
 }
 
 /**
@@ -80,7 +86,7 @@ export async function authorize(
       "You are not signed in, or your session has expired. Sign in again.",
     );
   }
-  if (can(user.role, permission)) return user;
+  if (userCan(user, permission)) return user;
 
   await recordRefusal(db ?? getDb(), user, permission, sourceAddress);
   throw new ConsoleError(

@@ -22,6 +22,7 @@ import {
   DEFAULT_ADMIN_EMAIL,
   ensureFirstAdmin,
   resetAdminPassword,
+  setSessionControlGrant,
 } from "./users";
 
 const password = "correct horse battery staple";
@@ -91,7 +92,36 @@ describe("createUser and sign-in", () => {
       email: "support@example.com",
       name: "Support Person",
       role: "support",
+      grants: [],
     });
+  });
+
+  it("carries a support user's session control grant into the session", async () => {
+    const created = await createUser(db, {
+      email: "helper@example.com",
+      name: "Helper",
+      role: "support",
+      password,
+    });
+    await setSessionControlGrant(db, "Helper@example.com", true);
+
+    const headers = await signIn("helper@example.com", password);
+    const current = await getUserFromHeaders(headers, authFor(db));
+    expect(current?.id).toBe(created.id);
+    expect(current?.grants).toEqual(["session:control"]);
+
+    await setSessionControlGrant(db, "helper@example.com", false);
+    expect((await getUserFromHeaders(headers, authFor(db)))?.grants).toEqual([]);
+  });
+
+  it("refuses a session control grant for other roles", async () => {
+    await createUser(db, { email: "aud@example.com", name: "Aud", role: "auditor", password });
+    const error = await errorOf(setSessionControlGrant(db, "aud@example.com", true));
+    expect(error.code).toBe("invalid_input");
+    expect(error.message).toContain("auditor");
+    expect((await errorOf(setSessionControlGrant(db, "nobody@example.com", true))).code).toBe(
+      "not_found",
+    );
   });
 
   it("rejects a wrong password", async () => {

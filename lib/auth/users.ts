@@ -7,7 +7,7 @@ import type { Db } from "@/lib/db/client";
 import { user as userTable } from "@/lib/db/schema";
 import { ConsoleError } from "@/lib/errors";
 import { authFor, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./auth";
-import { roles, type ConsoleUser } from "./permissions";
+import { isGrantable, roles, type ConsoleUser } from "./permissions";
 
 // Better Auth validates emails with zod's z.email(), which requires a dot in
 // the domain, so "admin@localhost" would be rejected at sign-in.
@@ -49,7 +49,7 @@ export async function createUser(
     const { user } = await authFor(db).api.createUser({
       body: { email, name, role, password },
     });
-    return { id: user.id, email: user.email, name: user.name, role };
+    return { id: user.id, email: user.email, name: user.name, role, grants: [] };
   } catch (error) {
     if (error instanceof APIError && error.status === "BAD_REQUEST") {
       const taken = await findUserByEmail(db, email);
@@ -164,4 +164,40 @@ function adminEmail(): string {
 /** 24 random bytes as base64url: 32 characters, 192 bits. */
 function generatePassword(): string {
   return randomBytes(24).toString("base64url");
+}
+
+/**
+ * Grants or revokes session control for the user with `email`. Only roles
+ * for which it is grantable (support) can hold the grant; admins control by
+ * role and auditors never do. Throws ConsoleError "not_found" or
+ * "invalid_input". Callers record the change in the audit log.
+ */
+export async function setSessionControlGrant(
+  db: Db,
+  email: string,
+  granted: boolean,
+): Promise<ConsoleUser> {
+  const found = await findUserByEmail(db, email.toLowerCase());
+  if (!found) {
+    throw new ConsoleError("not_found", `No user with the email ${email}.`);
+  }
+  const role = found.role;
+  if (!isGrantable(role, "session:control")) {
+    throw new ConsoleError(
+      "invalid_input",
+      `${email} has the role ${role}, which cannot hold a session control grant; ` +
+        "only support users can. Admins control sessions by role, auditors never.",
+    );
+  }
+  await db
+    .update(userTable)
+    .set({ sessionControl: granted })
+    .where(eq(userTable.id, found.id));
+  return {
+    id: found.id,
+    email: found.email,
+    name: found.name,
+    role,
+    grants: granted ? ["session:control"] : [],
+  };
 }

@@ -41,6 +41,9 @@ export const user = pgTable(
     banned: boolean("banned").default(false),
     banReason: text("ban_reason"),
     banExpires: timestamp("ban_expires", { withTimezone: true }),
+    // Per-user grant of session control for support users; see
+    // grantable in lib/auth/permissions.ts.
+    sessionControl: boolean("session_control").notNull().default(false),
   },
   (table) => [
     check(

@@ -1,0 +1,1 @@
+ALTER TABLE "user" ADD COLUMN "session_control" boolean DEFAULT false NOT NULL;
