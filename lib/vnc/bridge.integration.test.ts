@@ -92,6 +92,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
     const rfb = new RfbTestClient(viewer);
     const bridge = await openVncBridge(client, ref, consoleSide, {
       viewOnly,
+      mode: "full",
       hostId: "test-host",
     });
     return { rfb, bridge };

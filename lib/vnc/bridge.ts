@@ -8,7 +8,9 @@ import {
   type LxdInstanceRef,
 } from "@/lib/lxd";
 
-import { RfbInputFilter } from "./rfb-filter";
+import { RfbClientMessage, RfbInputFilter, type RfbSegment } from "./rfb-filter";
+import { RfbTileThrottle } from "./rfb-tile-throttle";
+import type { VncViewMode } from "./types";
 
 /** The VNC server of a browser sandbox, inside its container. */
 export const VNC_SERVER_COMMAND = ["socat", "-", "TCP:127.0.0.1:5900"];
@@ -18,6 +20,11 @@ export const VNC_SERVER_COMMAND = ["socat", "-", "TCP:127.0.0.1:5900"];
 // frame at 32 bpp is about 5 MB.
 const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 const LOW_WATER_BYTES = 1024 * 1024;
+
+// Reading from the browser pauses while more than this many bytes wait in
+// the tile throttle. noVNC sends a few bytes per interval, so only a
+// misbehaving client gets near it.
+const MAX_HELD_BYTES = 1024 * 1024;
 
 // socat exits about 0.5 s after its stdin ends (its default -t timeout).
 const EXIT_GRACE_MS = 2_000;
@@ -34,8 +41,17 @@ const CLOSE_INTERNAL_ERROR = 1011;
 const MAX_LOGGED_STDERR_BYTES = 2_048;
 
 export interface VncBridgeOptions {
-  /** Drops the client's key, pointer, clipboard and resize messages. */
+  /**
+   * Initial input state: true drops the client's key, pointer, clipboard
+   * and resize messages. `VncBridge.setViewOnly` changes it later.
+   */
   viewOnly: boolean;
+  /**
+   * "full" relays every frame. "tile" lets at most one incremental
+   * FramebufferUpdateRequest per 500 ms reach the server, so the client
+   * gets about two frames per second (see RfbTileThrottle).
+   */
+  mode: VncViewMode;
   /** Id of the console's LXD host, for the logs. */
   hostId: string;
 }
@@ -54,6 +70,10 @@ export interface VncBridgeSummary {
   bytesToClient: number;
   /** Client messages removed by view-only filtering. */
   droppedMessages: number;
+  /** FramebufferUpdateRequests written to the VNC server. */
+  updateRequestsToServer: number;
+  /** Incremental update requests that tile mode held back for a while. */
+  delayedUpdateRequests: number;
   /** Exit code of socat, or null when it had to be signalled or timed out. */
   exitCode: number | null;
 }
@@ -61,12 +81,21 @@ export interface VncBridgeSummary {
 export interface VncBridge {
   /** Closes the browser's WebSocket and ends the exec. */
   close(): void;
+  /**
+   * Turns input off (true) or on (false). The change applies from the next
+   * client message: a message already under way keeps the state it started
+   * with to its end, so the server never receives a partial message.
+   */
+  setViewOnly(viewOnly: boolean): void;
+  readonly viewOnly: boolean;
+  readonly mode: VncViewMode;
   /** Settles when both sides have ended. It never rejects. */
   ended: Promise<VncBridgeSummary>;
   readonly bytesFromClient: number;
   readonly bytesToServer: number;
   readonly bytesToClient: number;
   readonly droppedMessages: number;
+  readonly updateRequestsToServer: number;
 }
 
 /**
@@ -121,7 +150,13 @@ class VncRelay implements VncBridge {
   bytesFromClient = 0;
   bytesToServer = 0;
   bytesToClient = 0;
-  private readonly filter: RfbInputFilter | null;
+  readonly mode: VncViewMode;
+  private readonly filter: RfbInputFilter;
+  private readonly throttle: RfbTileThrottle | null;
+  private fullModeRequests = 0;
+  private releaseTimer: NodeJS.Timeout | null = null;
+  private pausedForServer = false;
+  private pausedForThrottle = false;
   private reason: VncBridgeEndReason | null = null;
   private resolveEnded!: (summary: VncBridgeSummary) => void;
   private stopping = false;
@@ -132,24 +167,42 @@ class VncRelay implements VncBridge {
     options: VncBridgeOptions,
     private readonly bridgeLog: typeof log,
   ) {
-    this.filter = options.viewOnly ? new RfbInputFilter() : null;
+    this.mode = options.mode;
+    // The filter runs even while input is allowed, so that input can be
+    // switched off at a message boundary at any time.
+    this.filter = new RfbInputFilter({ viewOnly: options.viewOnly });
+    this.throttle = options.mode === "tile" ? new RfbTileThrottle() : null;
     this.ended = new Promise((resolve) => {
       this.resolveEnded = resolve;
     });
   }
 
+  get viewOnly(): boolean {
+    return this.filter.viewOnly;
+  }
+
   get droppedMessages(): number {
-    return this.filter?.droppedMessages ?? 0;
+    return this.filter.droppedMessages;
+  }
+
+  get updateRequestsToServer(): number {
+    return this.throttle?.forwardedRequests ?? this.fullModeRequests;
   }
 
   close(): void {
     this.stop("closed_by_console");
   }
 
+  setViewOnly(viewOnly: boolean): void {
+    if (this.filter.viewOnly === viewOnly) return;
+    this.filter.viewOnly = viewOnly;
+    this.bridgeLog.info({ viewOnly }, "VNC input switched");
+  }
+
   start(early: ClientMessage[]): void {
     const { socket, session } = this;
     this.bridgeLog.info(
-      { viewOnly: this.filter !== null },
+      { viewOnly: this.viewOnly, mode: this.mode },
       "VNC bridge opened",
     );
 
@@ -171,7 +224,10 @@ class VncRelay implements VncBridge {
     if (socket.readyState !== socket.OPEN) this.stop("client_closed");
   }
 
-  /** Forwards one client message to socat's stdin, filtered when view-only. */
+  /**
+   * Forwards one WebSocket message of the client to socat's stdin, without
+   * input while view-only, and throttled in tile mode.
+   */
   private receive(data: WebSocket.RawData, isBinary: boolean): void {
     if (this.stopping) return;
     if (!isBinary) {
@@ -181,29 +237,80 @@ class VncRelay implements VncBridge {
       return;
     }
 
-    let bytes = toBuffer(data);
+    const bytes = toBuffer(data);
     this.bytesFromClient += bytes.length;
-    if (this.filter !== null) {
-      try {
-        bytes = this.filter.filter(bytes);
-      } catch (error) {
-        this.bridgeLog.warn(
-          { err: error },
-          "view-only VNC client sent data the filter rejected; closing",
-        );
-        closeSocket(this.socket, CLOSE_POLICY_VIOLATION, "invalid RFB data");
-        this.stop("protocol_error");
-        return;
-      }
+    let segments: RfbSegment[];
+    try {
+      segments = this.filter.segments(bytes);
+    } catch (error) {
+      this.bridgeLog.warn(
+        { err: error },
+        "VNC client sent data the RFB filter rejected; closing",
+      );
+      closeSocket(this.socket, CLOSE_POLICY_VIOLATION, "invalid RFB data");
+      this.stop("protocol_error");
+      return;
     }
+
+    if (this.throttle === null) {
+      for (const segment of segments) {
+        if (
+          segment.last &&
+          segment.messageType === RfbClientMessage.FramebufferUpdateRequest
+        ) {
+          this.fullModeRequests += 1;
+        }
+        this.writeToServer(segment.bytes);
+      }
+      return;
+    }
+
+    this.writeToServer(this.throttle.accept(segments, performance.now()));
+    this.scheduleRelease();
+    if (this.throttle.heldBytes > MAX_HELD_BYTES) {
+      this.pausedForThrottle = true;
+      this.socket.pause();
+    }
+  }
+
+  private writeToServer(bytes: Buffer): void {
     if (bytes.length === 0) return;
 
     this.bytesToServer += bytes.length;
     // Stop reading from the browser while socat's stdin is behind.
-    if (!this.session.stdin.write(bytes) && !this.socket.isPaused) {
+    if (!this.session.stdin.write(bytes) && !this.pausedForServer) {
+      this.pausedForServer = true;
       this.socket.pause();
-      this.session.stdin.once("drain", () => this.socket.resume());
+      this.session.stdin.once("drain", () => {
+        this.pausedForServer = false;
+        this.resumeClient();
+      });
     }
+  }
+
+  private resumeClient(): void {
+    if (!this.pausedForServer && !this.pausedForThrottle) this.socket.resume();
+  }
+
+  /** Arms the timer that releases the tile throttle's held messages. */
+  private scheduleRelease(): void {
+    const releaseAt = this.throttle?.releaseAt ?? null;
+    if (releaseAt === null || this.releaseTimer !== null || this.stopping) {
+      return;
+    }
+
+    const delay = Math.max(0, Math.ceil(releaseAt - performance.now()));
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      if (this.stopping || this.throttle === null) return;
+
+      this.writeToServer(this.throttle.release(performance.now()));
+      if (this.pausedForThrottle && this.throttle.heldBytes <= MAX_HELD_BYTES) {
+        this.pausedForThrottle = false;
+        this.resumeClient();
+      }
+      this.scheduleRelease();
+    }, delay);
   }
 
   private sendToClient(chunk: Buffer): void {
@@ -237,6 +344,8 @@ class VncRelay implements VncBridge {
     if (this.stopping) return;
     this.stopping = true;
     this.reason = reason;
+    if (this.releaseTimer !== null) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
 
     const code =
       reason === "closed_by_console" ? CLOSE_GOING_AWAY : CLOSE_NORMAL;
@@ -282,6 +391,8 @@ class VncRelay implements VncBridge {
       bytesToServer: this.bytesToServer,
       bytesToClient: this.bytesToClient,
       droppedMessages: this.droppedMessages,
+      updateRequestsToServer: this.updateRequestsToServer,
+      delayedUpdateRequests: this.throttle?.delayedRequests ?? 0,
       exitCode,
     };
     this.bridgeLog.info(summary, "VNC bridge closed");

@@ -241,3 +241,99 @@ describe("RfbInputFilter", () => {
     expect(() => filter.filter(updateRequest)).toThrow(/already rejected/);
   });
 });
+
+describe("RfbInputFilter viewOnly switch", () => {
+  // Messages after the handshake, each with whether it carries input.
+  const messages: Array<[Buffer, boolean]> = [
+    [keyDownA, true],
+    [updateRequest, false],
+    [cutText, true],
+    [pointerClick, true],
+    [setEncodings, false],
+    [extendedCutText, true],
+    [keyDownA, true],
+  ];
+  const input = Buffer.concat([handshake, ...messages.map(([bytes]) => bytes)]);
+
+  /**
+   * Returns the expected output when `viewOnly` changes from `initial` once
+   * the first `cut` bytes were filtered: a message keeps the state that
+   * held when its first byte arrived.
+   */
+  function expectedOutput(initial: boolean, cut: number): string {
+    const parts: Buffer[] = [handshake];
+    let start = handshake.length;
+    for (const [bytes, isInputMessage] of messages) {
+      const viewOnly = start < cut ? initial : !initial;
+      if (!isInputMessage || !viewOnly) parts.push(bytes);
+      start += bytes.length;
+    }
+    return Buffer.concat(parts).toString("hex");
+  }
+
+  for (const initial of [true, false]) {
+    it(`switches from ${initial ? "view-only" : "control"} at every byte`, () => {
+      for (let cut = handshake.length; cut <= input.length; cut += 1) {
+        const filter = new RfbInputFilter({ viewOnly: initial });
+        const before = filter.filter(input.subarray(0, cut));
+        filter.viewOnly = !initial;
+        const after = filter.filter(input.subarray(cut));
+
+        expect(
+          Buffer.concat([before, after]).toString("hex"),
+          `switch after byte ${cut}`,
+        ).toBe(expectedOutput(initial, cut));
+      }
+    });
+  }
+
+  it("keeps a half-read header's state", () => {
+    // The ClientCutText length is unknown until 8 bytes arrived, and the
+    // switch comes after 3 of them.
+    const filter = new RfbInputFilter({ viewOnly: true });
+    filter.filter(handshake);
+    expect(filter.filter(cutText.subarray(0, 3)).length).toBe(0);
+    filter.viewOnly = false;
+
+    expect(filter.filter(cutText.subarray(3)).length).toBe(0);
+    expect(filter.filter(keyDownA).toString("hex")).toBe(keyDownA.toString("hex"));
+    expect(filter.droppedMessages).toBe(1);
+  });
+
+  it("forwards input when created with control", () => {
+    const filter = new RfbInputFilter({ viewOnly: false });
+    const all = Buffer.concat([handshake, keyDownA, pointerClick, cutText]);
+
+    expect(filter.filter(all).toString("hex")).toBe(all.toString("hex"));
+    expect(filter.droppedMessages).toBe(0);
+  });
+});
+
+describe("RfbInputFilter segments", () => {
+  it("labels split messages with their type", () => {
+    const filter = new RfbInputFilter({ viewOnly: false });
+    const handshakeSegments = filter.segments(handshake);
+    const first = filter.segments(
+      Buffer.concat([updateRequest, cutText.subarray(0, 10)]),
+    );
+    const second = filter.segments(cutText.subarray(10));
+
+    expect(handshakeSegments.map((segment) => segment.messageType)).toEqual([
+      null,
+      null,
+      null,
+    ]);
+    expect(first.map(({ messageType, last }) => [messageType, last])).toEqual([
+      [3, false],
+      [3, true],
+      [6, false],
+      [6, false],
+    ]);
+    expect(second.map(({ messageType, last }) => [messageType, last])).toEqual([
+      [6, true],
+    ]);
+    expect(Buffer.concat(second.map((s) => s.bytes)).toString("latin1")).toBe(
+      "llo",
+    );
+  });
+});

@@ -42,16 +42,32 @@ type Phase =
 
 /**
  * Progress on the current unit: either the bytes needed before its length
- * is known, or its total length and whether it is forwarded.
+ * is known, or its total length and whether it carries input.
  */
 type Measurement =
   | { kind: "need"; bytes: number }
-  | { kind: "complete"; total: number; forward: boolean };
+  | { kind: "complete"; total: number; input: boolean };
+
+/** Forwarded bytes of one client message or handshake unit. */
+export interface RfbSegment {
+  /** Client message type, or null for a handshake unit. */
+  messageType: number | null;
+  bytes: Buffer;
+  /** Whether these bytes end the message. */
+  last: boolean;
+}
+
+export interface RfbInputFilterOptions {
+  /** Initial state of `viewOnly`; true when left out. */
+  viewOnly?: boolean;
+}
 
 /**
- * Follows the bytes a VNC client sends to the server and removes the
- * messages that carry input, so a viewer can watch without controlling.
- * It tracks the handshake of RFB 3.7 and 3.8 (ProtocolVersion, the security
+ * Follows the bytes a VNC client sends to the server and, while `viewOnly`
+ * is set, removes the messages that carry input, so a viewer can watch
+ * without controlling. `viewOnly` may change at any time and takes effect
+ * at the next message: a message keeps the state it started under to its
+ * last byte. It tracks the handshake of RFB 3.7 and 3.8 (ProtocolVersion, the security
  * type choice, a VNC authentication response when that type is chosen, and
  * ClientInit), then the boundaries of every client message. Chunks may split
  * messages anywhere. A message it cannot measure throws ConsoleError
@@ -66,13 +82,33 @@ export class RfbInputFilter {
   /** Bytes of the current unit that are still to be forwarded or dropped. */
   private remaining = 0;
   private forwarding = true;
+  /** Message type of the current unit, or null during the handshake. */
+  private unitType: number | null = null;
+  /** `viewOnly` when the current unit's first byte arrived. */
+  private unitViewOnly: boolean;
   private failed = false;
+
+  /** Whether input messages are dropped. */
+  viewOnly: boolean;
 
   /** Number of client messages removed so far. */
   droppedMessages = 0;
 
+  constructor(options: RfbInputFilterOptions = {}) {
+    this.viewOnly = options.viewOnly ?? true;
+    this.unitViewOnly = this.viewOnly;
+  }
+
   /** Returns the part of `chunk` that may go on to the server. */
   filter(chunk: Buffer): Buffer {
+    return Buffer.concat(this.segments(chunk).map((segment) => segment.bytes));
+  }
+
+  /**
+   * Returns the part of `chunk` that may go on to the server, cut at
+   * message boundaries and labelled with each message's type.
+   */
+  segments(chunk: Buffer): RfbSegment[] {
     if (this.failed) {
       throw new ConsoleError(
         "invalid_input",
@@ -80,19 +116,27 @@ export class RfbInputFilter {
       );
     }
 
-    const output: Buffer[] = [];
+    const output: RfbSegment[] = [];
     let offset = 0;
     while (offset < chunk.length) {
       if (this.remaining > 0) {
         const length = Math.min(this.remaining, chunk.length - offset);
+        this.remaining -= length;
         if (this.forwarding) {
-          output.push(chunk.subarray(offset, offset + length));
+          output.push({
+            messageType: this.unitType,
+            bytes: chunk.subarray(offset, offset + length),
+            last: this.remaining === 0,
+          });
         }
         offset += length;
-        this.remaining -= length;
         continue;
       }
 
+      if (this.header.length === 0) {
+        this.unitViewOnly = this.viewOnly;
+        this.unitType = this.phase === "messages" ? chunk[offset]! : null;
+      }
       let measurement = this.measure();
       if (measurement.kind === "need") {
         const length = Math.min(
@@ -110,20 +154,24 @@ export class RfbInputFilter {
 
       this.startUnit(measurement, output);
     }
-    return Buffer.concat(output);
+    return output;
   }
 
   private startUnit(
     measurement: Extract<Measurement, { kind: "complete" }>,
-    output: Buffer[],
+    output: RfbSegment[],
   ): void {
-    this.forwarding = measurement.forward;
+    this.forwarding = !(measurement.input && this.unitViewOnly);
+    this.remaining = measurement.total - this.header.length;
     if (this.forwarding) {
-      output.push(this.header);
+      output.push({
+        messageType: this.unitType,
+        bytes: this.header,
+        last: this.remaining === 0,
+      });
     } else {
       this.droppedMessages += 1;
     }
-    this.remaining = measurement.total - this.header.length;
     this.header = Buffer.alloc(0);
   }
 
@@ -151,11 +199,11 @@ export class RfbInputFilter {
           throw new ConsoleError(
             "invalid_input",
             `The VNC client chose protocol version ${JSON.stringify(version)}; ` +
-              "view-only connections support RFB 3.7 and 3.8.",
+              "the console's VNC bridge supports RFB 3.7 and 3.8.",
           );
         }
         this.phase = "security-type";
-        return { kind: "complete", total: header.length, forward: true };
+        return { kind: "complete", total: header.length, input: false };
       }
       case "security-type": {
         if (header.length < 1) return { kind: "need", bytes: 1 };
@@ -167,23 +215,23 @@ export class RfbInputFilter {
         } else {
           throw new ConsoleError(
             "invalid_input",
-            `The VNC client chose security type ${securityType}; view-only ` +
-              "connections support None (1) and VNC authentication (2).",
+            `The VNC client chose security type ${securityType}; the ` +
+              "console's VNC bridge supports None (1) and VNC authentication (2).",
           );
         }
-        return { kind: "complete", total: 1, forward: true };
+        return { kind: "complete", total: 1, input: false };
       }
       case "vnc-auth-response": {
         if (header.length < VNC_AUTH_RESPONSE_LENGTH) {
           return { kind: "need", bytes: VNC_AUTH_RESPONSE_LENGTH };
         }
         this.phase = "client-init";
-        return { kind: "complete", total: header.length, forward: true };
+        return { kind: "complete", total: header.length, input: false };
       }
       case "client-init": {
         if (header.length < 1) return { kind: "need", bytes: 1 };
         this.phase = "messages";
-        return { kind: "complete", total: 1, forward: true };
+        return { kind: "complete", total: 1, input: false };
       }
       case "messages":
         throw new Error("measureHandshake called after the handshake");
@@ -198,7 +246,7 @@ function measureMessage(header: Buffer): Measurement {
 
   const length = messageLength(type, header);
   if (typeof length !== "number") return length;
-  return { kind: "complete", total: length, forward: !isInput(type, header) };
+  return { kind: "complete", total: length, input: isInput(type, header) };
 }
 
 /**
@@ -248,13 +296,13 @@ function messageLength(
       throw new ConsoleError(
         "invalid_input",
         `The VNC client sent QEMU message subtype ${header[1]}, which the ` +
-          "view-only filter cannot measure.",
+          "console's RFB filter cannot measure.",
       );
     }
     default:
       throw new ConsoleError(
         "invalid_input",
-        `The VNC client sent message type ${type}, which the view-only ` +
+        `The VNC client sent message type ${type}, which the console's RFB ` +
           "filter cannot measure.",
       );
   }
