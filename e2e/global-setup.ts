@@ -91,7 +91,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   let server: ChildProcess | null = null;
 
   const teardown = async () => {
-    // next start runs its server in a child process: end the whole group.
+    // End the console's whole process group, whatever it started.
     if (server?.pid) {
       try {
         process.kill(-server.pid, "SIGTERM");
@@ -134,11 +134,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
     const output: string[] = [];
     await assertPortFree(e2ePort);
-    server = spawn("node_modules/.bin/next", ["start", "--hostname", "127.0.0.1", "--port", String(e2ePort)], {
+    // server.ts, bundled by build-console.sh, as scripts/up.sh starts it.
+    const serverArgs = [".next/console-server.mjs", "--hostname", "127.0.0.1", "--port", String(e2ePort)];
+    server = spawn(process.execPath, serverArgs, {
       cwd: root,
       detached: true,
       env: {
         ...process.env,
+        NODE_ENV: "production",
         SANDBOX_CONSOLE_HOSTS: hostsFile,
         SANDBOX_CONSOLE_URL: `http://127.0.0.1:${e2ePort}`,
         SANDBOX_CONSOLE_DATA: workDir,

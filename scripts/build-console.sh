@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs `next build` unless the sources are unchanged since the last build.
+# Runs `next build` and bundles server.ts into .next/console-server.mjs,
+# unless the sources are unchanged since the last build.
 set -euo pipefail
 # Next.js would otherwise send anonymous usage data to its telemetry service.
 export NEXT_TELEMETRY_DISABLED=1
@@ -7,8 +8,8 @@ trap 'echo "build-console.sh: failed (exit $?) at: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 
 sources=()
-for path in app components lib public drizzle package-lock.json next.config.js \
-  postcss.config.mjs tsconfig.json proxy.ts; do
+for path in app components lib public drizzle package.json package-lock.json next.config.js \
+  postcss.config.mjs tsconfig.json proxy.ts server.ts; do
   [ -e "$path" ] && sources+=("$path")
 done
 hash=$(
@@ -16,9 +17,10 @@ hash=$(
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 )
 stamp=.next/sandbox-console-build-hash
-if [ -f .next/BUILD_ID ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+if [ -f .next/BUILD_ID ] && [ -f .next/console-server.mjs ] &&
+  [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
   echo "The console build is up to date"
   exit 0
 fi
-npx next build
+npm run --silent build
 echo "$hash" >"$stamp"

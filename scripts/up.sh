@@ -66,14 +66,17 @@ step "Building the console"
 scripts/build-console.sh
 
 step "Starting the console on http://127.0.0.1:3000"
+# server.ts, bundled by build-console.sh: Next.js plus the VNC WebSocket route.
+export NODE_ENV=production
+server=(node .next/console-server.mjs --hostname 127.0.0.1 --port 3000)
 if ! $exit_when_healthy; then
-  exec npx next start --hostname 127.0.0.1 --port 3000
+  exec "${server[@]}"
 fi
 
 log_file=$(mktemp /tmp/sandbox-console.XXXXXX.log)
-# next start runs the server in a child process, so it gets its own process
-# group and the whole group is stopped on exit.
-setsid node_modules/.bin/next start --hostname 127.0.0.1 --port 3000 >"$log_file" 2>&1 &
+# The console gets its own process group, and the whole group is stopped on
+# exit, so no worker it may start outlives the check.
+setsid "${server[@]}" >"$log_file" 2>&1 &
 console_pid=$!
 trap 'kill -- -"$console_pid" 2>/dev/null || true' EXIT
 

@@ -1,6 +1,9 @@
+import { userCan, type ConsoleUser } from "@/lib/auth/permissions";
 import { requireUser } from "@/lib/auth/session";
 import { getFleet, type Fleet, type FleetEvent } from "@/lib/hosts/watcher";
 import { errorResponse } from "@/lib/http";
+import { getVncSessions } from "@/lib/vnc/sessions";
+import type { VncSessionState } from "@/lib/vnc/types";
 
 export const dynamic = "force-dynamic";
 
@@ -11,14 +14,16 @@ function frame(event: string, data: unknown): string {
 }
 
 /**
- * Server-Sent Events of instance and host changes on every host. The first
- * frame is a full snapshot, so a browser that reconnects after a gap starts
+ * Server-Sent Events of instance and host changes on every host, and of VNC
+ * viewers and controllers for users who may watch sessions. The first
+ * frames are full snapshots, so a browser that reconnects after a gap starts
  * from the current state instead of replaying what it missed.
  */
 export async function GET(request: Request): Promise<Response> {
   let fleet: Fleet;
+  let user: ConsoleUser;
   try {
-    await requireUser("instance:read");
+    user = await requireUser("instance:read");
     fleet = getFleet();
     await fleet.ready();
   } catch (error) {
@@ -43,9 +48,22 @@ export async function GET(request: Request): Promise<Response> {
         frame("snapshot", { hosts: fleet.hosts(), instances: fleet.instances() }),
       );
 
-      const unsubscribe = fleet.subscribe((event: FleetEvent) =>
+      const unsubscribeFleet = fleet.subscribe((event: FleetEvent) =>
         send(frame(event.type, event)),
       );
+      // Who watches and controls each browser sandbox, for session viewers.
+      let unsubscribeSessions = () => {};
+      if (userCan(user, "session:view")) {
+        const sessions = getVncSessions();
+        send(frame("vnc-sessions", { sessions: sessions.list() }));
+        unsubscribeSessions = sessions.subscribe((session: VncSessionState) =>
+          send(frame("vnc-session", { type: "vnc-session", session })),
+        );
+      }
+      const unsubscribe = () => {
+        unsubscribeFleet();
+        unsubscribeSessions();
+      };
       const heartbeat = setInterval(() => send(": heartbeat\n\n"), heartbeatMs);
 
       cleanup = () => {

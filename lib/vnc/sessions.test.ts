@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+
+import { ConsoleError } from "@/lib/errors";
+
+import { VncSessionRegistry, type ControllableView } from "./sessions";
+import type { VncSessionState } from "./types";
+
+const sandbox = { host: "local", project: "default", name: "agent-1" };
+
+/** Records the input switches a registry makes, as a bridge would apply them. */
+class RecordingView implements ControllableView {
+  viewOnly = true;
+  closed = false;
+  switches: boolean[] = [];
+  private resolveEnded!: () => void;
+  readonly ended = new Promise<void>((resolve) => {
+    this.resolveEnded = resolve;
+  });
+
+  setViewOnly(viewOnly: boolean): void {
+    this.viewOnly = viewOnly;
+    this.switches.push(viewOnly);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.resolveEnded();
+  }
+}
+
+function addView(
+  registry: VncSessionRegistry,
+  viewId: string,
+  userId: string,
+  mode: "full" | "tile" = "full",
+): RecordingView {
+  const bridge = new RecordingView();
+  registry.add({ key: sandbox, viewId, userId, userName: `User ${userId}`, mode, bridge });
+  return bridge;
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConsoleError) return error.code;
+    throw error;
+  }
+  throw new Error("expected a ConsoleError");
+}
+
+describe("VncSessionRegistry", () => {
+  it("lists viewers per sandbox and forgets a sandbox when its last view closes", () => {
+    const registry = new VncSessionRegistry();
+    addView(registry, "view-a", "u1");
+    addView(registry, "view-b", "u2", "tile");
+
+    const [state] = registry.list();
+    expect(state?.viewers.map((v) => [v.viewId, v.userId, v.mode])).toEqual([
+      ["view-a", "u1", "full"],
+      ["view-b", "u2", "tile"],
+    ]);
+
+    registry.remove(sandbox, "view-a");
+    registry.remove(sandbox, "view-b");
+    expect(registry.list()).toEqual([]);
+    expect(registry.state(sandbox)).toEqual({ ...sandbox, viewers: [], controller: null });
+  });
+
+  it("refuses a second view with the same id", () => {
+    const registry = new VncSessionRegistry();
+    addView(registry, "view-a", "u1");
+    expect(codeOf(() => addView(registry, "view-a", "u2"))).toBe("conflict");
+  });
+
+  it("gives input to one view at a time and switches the previous one back", () => {
+    const registry = new VncSessionRegistry();
+    const first = addView(registry, "view-a", "u1");
+    const second = addView(registry, "view-b", "u2");
+
+    const taken = registry.take(sandbox, "view-a", "u1");
+    expect(taken.previous).toBeNull();
+    expect(first.viewOnly).toBe(false);
+    expect(taken.state.controller).toMatchObject({ userId: "u1", viewId: "view-a" });
+
+    const takeover = registry.take(sandbox, "view-b", "u2");
+    expect(takeover.previous).toMatchObject({ userId: "u1", viewId: "view-a" });
+    expect(first.switches).toEqual([false, true]);
+    expect(second.viewOnly).toBe(false);
+    expect(registry.state(sandbox).controller?.userName).toBe("User u2");
+  });
+
+  it("allows control only from the user's own full view", () => {
+    const registry = new VncSessionRegistry();
+    const tile = addView(registry, "tile-a", "u1", "tile");
+    addView(registry, "view-b", "u2");
+
+    expect(codeOf(() => registry.take(sandbox, "view-b", "u1"))).toBe("forbidden");
+    expect(codeOf(() => registry.take(sandbox, "tile-a", "u1"))).toBe("invalid_input");
+    expect(codeOf(() => registry.take(sandbox, "missing", "u1"))).toBe("not_found");
+    expect(tile.switches).toEqual([]);
+    expect(registry.state(sandbox).controller).toBeNull();
+  });
+
+  it("releases control on request and when the controlling view closes", () => {
+    const registry = new VncSessionRegistry();
+    const view = addView(registry, "view-a", "u1");
+    addView(registry, "view-b", "u2");
+
+    registry.take(sandbox, "view-a", "u1");
+    expect(registry.release(sandbox, "view-a", "u1")?.viewId).toBe("view-a");
+    expect(view.viewOnly).toBe(true);
+    expect(registry.release(sandbox, "view-a", "u1")).toBeNull();
+
+    registry.take(sandbox, "view-a", "u1");
+    expect(registry.remove(sandbox, "view-a")?.userId).toBe("u1");
+    expect(registry.state(sandbox).controller).toBeNull();
+    expect(registry.remove(sandbox, "view-b")).toBeNull();
+  });
+
+  it("tells subscribers every change", () => {
+    const registry = new VncSessionRegistry();
+    const seen: VncSessionState[] = [];
+    const unsubscribe = registry.subscribe((state) => seen.push(state));
+
+    addView(registry, "view-a", "u1");
+    registry.take(sandbox, "view-a", "u1");
+    registry.remove(sandbox, "view-a");
+    unsubscribe();
+    addView(registry, "view-b", "u2");
+
+    expect(seen.map((state) => [state.viewers.length, state.controller?.viewId ?? null])).toEqual([
+      [1, null],
+      [1, "view-a"],
+      [0, null],
+    ]);
+  });
+
+  it("closes every view and waits for them to end", async () => {
+    const registry = new VncSessionRegistry();
+    const views = [addView(registry, "view-a", "u1"), addView(registry, "view-b", "u2")];
+    await registry.closeAll(1_000);
+    expect(views.every((view) => view.closed)).toBe(true);
+  });
+});

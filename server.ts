@@ -1,0 +1,79 @@
+// The console's HTTP server: Next.js for pages, actions and API routes, plus
+// the WebSocket upgrade of the VNC route, which Next's route handlers cannot
+// accept. Run it with `npm start` after `npm run build` (scripts/up.sh does
+// both), or `npm run dev` for development.
+//
+//   server.ts [--dev] [--hostname 127.0.0.1] [--port 3000]
+
+import { createServer } from "node:http";
+import { parseArgs } from "node:util";
+
+import next from "next";
+
+import { log } from "@/lib/log";
+import { getVncSessions } from "@/lib/vnc/sessions";
+import { handleVncUpgrade, isVncPath } from "@/lib/vnc/upgrade";
+
+const serverLog = log.child({ component: "server" });
+
+// In-flight requests get this long to finish after SIGTERM or SIGINT.
+const SHUTDOWN_GRACE_MS = 5_000;
+
+function parseOptions(): { dev: boolean; hostname: string; port: number } {
+  const { values } = parseArgs({
+    options: {
+      dev: { type: "boolean", default: false },
+      hostname: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: process.env.PORT ?? "3000" },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new Error(`--port ${values.port} is not a TCP port number; use 1 to 65535.`);
+  }
+  return { dev: values.dev, hostname: values.hostname, port };
+}
+
+async function main(): Promise<void> {
+  const { dev, hostname, port } = parseOptions();
+  const app = next({ dev, hostname, port, dir: process.cwd() });
+  await app.prepare();
+  const handleRequest = app.getRequestHandler();
+  const handleNextUpgrade = app.getUpgradeHandler();
+
+  const server = createServer((request, response) => {
+    void handleRequest(request, response);
+  });
+  server.on("upgrade", (request, socket, head) => {
+    if (isVncPath(request.url)) {
+      void handleVncUpgrade(request, socket, head);
+    } else {
+      // Next's own upgrades, such as hot reloading in development.
+      void handleNextUpgrade(request, socket, head);
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, resolve);
+  });
+  serverLog.info({ url: `http://${hostname}:${port}`, dev }, "console listening");
+
+  const shutdown = (signal: string) => {
+    serverLog.info({ signal }, "shutting down");
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+    server.close(() => process.exit(0));
+    // VNC views end their execs and write their audit rows first; then the
+    // event streams, which keep close() waiting, are cut.
+    void getVncSessions()
+      .closeAll(SHUTDOWN_GRACE_MS - 1_000)
+      .finally(() => server.closeAllConnections());
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  serverLog.fatal({ err: error }, "console failed to start");
+  process.exitCode = 1;
+});
