@@ -1,0 +1,59 @@
+import { parseArgs } from "node:util";
+
+import { runAudited } from "@/lib/audit/audit";
+import { setSessionControlGrant } from "@/lib/auth/users";
+import { closeDb, createDb } from "@/lib/db/client";
+import { userMessage } from "@/lib/errors";
+
+// Grants a support user control of sandbox sessions, or takes it back.
+// Admins control sessions by their role and auditors never do.
+//
+//   tsx scripts/grant-session-control.ts EMAIL            grant
+//   tsx scripts/grant-session-control.ts EMAIL --revoke   revoke
+
+const usage =
+  "Usage: tsx scripts/grant-session-control.ts EMAIL [--revoke]\n" +
+  "Grants (or with --revoke, removes) a support user's right to take control " +
+  "of sandbox sessions. The change is recorded in the audit log.\n";
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: { revoke: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+  });
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+const [email, ...extra] = parsed.positionals;
+if (!email || extra.length > 0) {
+  process.stderr.write(`Expected exactly one EMAIL, got ${parsed.positionals.length}.\n${usage}`);
+  process.exit(2);
+}
+
+const granted = !parsed.values.revoke;
+const db = createDb();
+try {
+  const user = await runAudited(
+    db,
+    {
+      actor: { system: "grant-session-control" },
+      action: granted ? "user.grant.session_control" : "user.revoke.session_control",
+      params: { email },
+    },
+    () => setSessionControlGrant(db, email, granted),
+  );
+  process.stdout.write(
+    `${user.email} ${granted ? "may now take" : "may no longer take"} control of sandbox sessions.\n`,
+  );
+} catch (error) {
+  process.stderr.write(`grant-session-control: ${userMessage(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await closeDb(db);
+}
