@@ -15,6 +15,20 @@ describe("ConsoleError", () => {
     expect(userMessage(new Error("secret detail"))).not.toContain("secret detail");
   });
 
+  it("shows LXD's text without the request path", () => {
+    const brand = Symbol.for("sandbox-console.LxdError");
+    const lxdError = Object.assign(new Error("Instance not found"), {
+      [brand]: true,
+      lxdMessage: "Instance not found",
+      method: "GET",
+      path: "/1.0/instances/web",
+    });
+
+    expect(userMessage(lxdError)).toBe(
+      "LXD returned an error: Instance not found.",
+    );
+  });
+
   it("maps codes to HTTP statuses", () => {
     expect(new ConsoleError("audit_unavailable", "x").status).toBe(503);
     expect(new ConsoleError("not_found", "x").status).toBe(404);

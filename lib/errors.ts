@@ -10,6 +10,8 @@ export const errorStatus = {
   conflict: 409,
   host_unreachable: 502,
   lxd_error: 502,
+  /** The connection to LXD broke after a change was sent, so it may or may not have happened. */
+  outcome_unknown: 502,
   audit_unavailable: 503,
   timeout: 504,
   internal: 500,
@@ -18,6 +20,9 @@ export const errorStatus = {
 export type ErrorCode = keyof typeof errorStatus;
 
 const consoleErrorBrand = Symbol.for("sandbox-console.ConsoleError");
+
+/** Global brand of LxdError (lib/lxd/errors.ts), shared so this module needs no LXD import. */
+export const lxdErrorBrand = Symbol.for("sandbox-console.LxdError");
 
 /** Returns whether `value` is an object carrying the global symbol `brand`. */
 export function hasBrand(value: unknown, brand: symbol): boolean {
@@ -53,8 +58,22 @@ export class ConsoleError extends Error {
   }
 }
 
-/** Message to show for any thrown value: unknown errors get a generic text. */
+/**
+ * Message to show for any thrown value. A ConsoleError's message is shown as
+ * it is, an LXD error as LXD's own text without the request path, and any
+ * other error as a generic text, so internals never reach the browser.
+ */
 export function userMessage(error: unknown): string {
   if (error instanceof ConsoleError) return error.message;
-  return "Internal error; the server log has the details.";
+  if (hasBrand(error, lxdErrorBrand)) {
+    return describeLxdMessage((error as { lxdMessage: string }).lxdMessage);
+  }
+  return "Internal error. The server log has the details.";
+}
+
+/** Words LXD's error text as a sentence for users. */
+export function describeLxdMessage(lxdMessage: string): string {
+  const text = lxdMessage.trim();
+  const sentence = /[.!?]$/.test(text) ? text : `${text}.`;
+  return `LXD returned an error: ${sentence}`;
 }

@@ -1,7 +1,7 @@
 import { NextResponse } from "next/server";
 import { ConsoleError, userMessage } from "@/lib/errors";
 import { log } from "@/lib/log";
-import { LxdError } from "@/lib/lxd";
+import { LxdError, toConsoleError } from "@/lib/lxd";
 
 /** The body every API error response has. */
 export interface ApiErrorBody {
@@ -9,28 +9,30 @@ export interface ApiErrorBody {
 }
 
 /**
- * Turns a thrown value into a JSON error response. Unknown errors are logged
- * and answered with a generic message, so internals never reach the browser.
+ * Turns a thrown value into a JSON error response. LXD errors keep LXD's
+ * message but not the request path, which goes to the log. Unknown errors
+ * are logged and get a generic message, so internals never reach the
+ * browser.
  */
 export function errorResponse(error: unknown): NextResponse<ApiErrorBody> {
-  if (error instanceof ConsoleError) {
-    return NextResponse.json(
-      { error: { code: error.code, message: error.message } },
-      { status: error.status },
-    );
-  }
-
   if (error instanceof LxdError) {
-    const code = error.status === 404 ? "not_found" : "lxd_error";
-    return NextResponse.json(
-      { error: { code, message: `LXD: ${error.message}` } },
-      { status: error.status === 404 ? 404 : 502 },
-    );
+    // The serialized error carries the request's method and path.
+    log.warn({ err: error }, "LXD error in a route handler");
+    return errorJson(toConsoleError(error));
   }
+  if (error instanceof ConsoleError) return errorJson(error);
 
   log.error({ err: error }, "unhandled error in a route handler");
   return NextResponse.json(
     { error: { code: "internal", message: userMessage(error) } },
     { status: 500 },
+  );
+}
+
+/** Returns a JSON response with a ConsoleError's code, message and HTTP status. */
+export function errorJson(error: ConsoleError): NextResponse<ApiErrorBody> {
+  return NextResponse.json(
+    { error: { code: error.code, message: error.message } },
+    { status: error.status },
   );
 }

@@ -6,6 +6,7 @@ import { runAudited } from "@/lib/audit/audit";
 import type { Db } from "@/lib/db/client";
 import { user as userTable } from "@/lib/db/schema";
 import { ConsoleError } from "@/lib/errors";
+import { parseInput } from "@/lib/validation";
 import { authFor, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./auth";
 import { isGrantable, roles, type ConsoleUser } from "./permissions";
 
@@ -39,12 +40,7 @@ export async function createUser(
   db: Db,
   params: CreateUserParams,
 ): Promise<ConsoleUser> {
-  const parsed = createUserInput.safeParse(params);
-  if (!parsed.success) {
-    throw new ConsoleError("invalid_input", z.prettifyError(parsed.error));
-  }
-
-  const { email, name, role, password } = parsed.data;
+  const { email, name, role, password } = parseInput(createUserInput, params);
   try {
     const { user } = await authFor(db).api.createUser({
       body: { email, name, role, password },

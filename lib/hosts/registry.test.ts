@@ -41,6 +41,26 @@ describe("parseHostsFile", () => {
     expect(error.message).toContain("Host ids are 1-31 lowercase letters");
   });
 
+  it("names the accepted forms of a host entry", () => {
+    const error = parseError(JSON.stringify([{ id: "a", name: "A" }]));
+
+    expect(error.message).toBe(
+      'hosts.json is not a valid hosts list. Invalid "[0]" (an object): ' +
+        'each host needs "id" and "name", and either "local": true, a ' +
+        '"socket" path, or a "url" with "clientCertFile", "clientKeyFile" ' +
+        'and "serverCertFile".',
+    );
+  });
+
+  it("rejects an empty list in a sentence", () => {
+    const error = parseError("[]");
+
+    expect(error.message).toBe(
+      "hosts.json is not a valid hosts list. " +
+        "Invalid input (a list of 0 items): list at least one host.",
+    );
+  });
+
   it("rejects duplicate ids", () => {
     const entry = { id: "a", name: "A", local: true };
     const error = parseError(JSON.stringify([entry, entry]));

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConsoleError } from "@/lib/errors";
 import { LxdClient, findLocalSocket, type LxdEndpoint } from "@/lib/lxd";
+import { describeZodError } from "@/lib/validation";
 
 /**
  * The LXD hosts the console manages. Without SANDBOX_CONSOLE_HOSTS there is
@@ -33,7 +34,11 @@ const hostEntrySchema = z.union([
     clientKeyFile: z.string().min(1),
     serverCertFile: z.string().min(1),
   }),
-]);
+], {
+  error:
+    'each host needs "id" and "name", and either "local": true, a "socket" path, ' +
+    'or a "url" with "clientCertFile", "clientKeyFile" and "serverCertFile"',
+});
 
 function readPem(path: string, hostId: string): string {
   try {
@@ -59,11 +64,14 @@ export function parseHostsFile(text: string, source: string): HostDefinition[] {
     );
   }
 
-  const parsed = z.array(hostEntrySchema).min(1).safeParse(json);
+  const parsed = z
+    .array(hostEntrySchema)
+    .min(1, "list at least one host")
+    .safeParse(json, { reportInput: true });
   if (!parsed.success) {
     throw new ConsoleError(
       "invalid_input",
-      `${source} is not a valid hosts list: ${z.prettifyError(parsed.error)}`,
+      `${source} is not a valid hosts list. ${describeZodError(parsed.error)}`,
     );
   }
 

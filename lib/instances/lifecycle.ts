@@ -1,11 +1,12 @@
 import { runAudited } from "@/lib/audit/audit";
 import type { Db } from "@/lib/db/client";
-import { ConsoleError } from "@/lib/errors";
+import { ConsoleError, describeLxdMessage } from "@/lib/errors";
 import { getClient, getHost } from "@/lib/hosts/registry";
 import {
   LxdError,
   changeInstanceState as requestStateChange,
   waitForOperation,
+  type LxdOperation,
 } from "@/lib/lxd";
 import type { InstanceAction, InstanceKey } from "./types";
 
@@ -46,29 +47,59 @@ export async function changeInstanceState(
     },
     async (audit) => {
       const client = getClient(key.host);
+      let operation: LxdOperation;
       try {
-        const operation = await requestStateChange(client, key, action, {
+        operation = await requestStateChange(client, key, action, {
           force: request.force ?? false,
           timeout: stopTimeoutSeconds,
         });
-        audit.setOperationId(operation.id);
+      } catch (error) {
+        throw describeLxdFailure(error, key, action, { started: false });
+      }
+
+      audit.setOperationId(operation.id);
+      try {
         await waitForOperation(client, operation, { timeoutMs: operationTimeoutMs });
       } catch (error) {
-        throw describeLxdFailure(error, key, action);
+        throw describeLxdFailure(error, key, action, { started: true });
       }
     },
   );
 }
 
-/** Rewrites LXD's errors into messages that name the instance and the fix. */
+/**
+ * Rewrites LXD's errors into messages that name the instance and the fix.
+ * When the outcome is unknown, the message states that and asks the user
+ * to check the instance's state before trying again.
+ */
 function describeLxdFailure(
   error: unknown,
   key: InstanceKey,
   action: InstanceAction,
+  progress: { started: boolean },
 ): unknown {
+  const where = `instance "${key.name}" in project "${key.project}" on host "${key.host}"`;
+
+  if (error instanceof ConsoleError && error.code === "outcome_unknown") {
+    return new ConsoleError(
+      "outcome_unknown",
+      `The ${action} of ${where} may or may not have happened, because the ` +
+        `connection to LXD broke while LXD was working on it. ${error.message} ` +
+        "Check the instance's state before you try again.",
+      { cause: error },
+    );
+  }
+  if (progress.started && error instanceof ConsoleError && error.code === "timeout") {
+    return new ConsoleError(
+      "timeout",
+      `The ${action} of ${where} did not finish in time, so it may or may not ` +
+        `have happened yet. ${error.message} Check the instance's state before ` +
+        "you try again.",
+      { cause: error },
+    );
+  }
   if (!(error instanceof LxdError)) return error;
 
-  const where = `instance "${key.name}" in project "${key.project}" on host "${key.host}"`;
   if (error.status === 404) {
     return new ConsoleError("not_found", `Cannot ${action} ${where}: it does not exist.`, {
       cause: error,
@@ -76,7 +107,7 @@ function describeLxdFailure(
   }
   return new ConsoleError(
     "lxd_error",
-    `Cannot ${action} ${where}: LXD answered "${error.message}".`,
+    `Cannot ${action} ${where}. ${describeLxdMessage(error.lxdMessage)}`,
     { cause: error },
   );
 }

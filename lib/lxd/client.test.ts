@@ -74,9 +74,7 @@ describe("parseLxdResponse", () => {
     expect(lxdError.lxdMessage).toBe("Instance not found");
     expect(lxdError.method).toBe("PUT");
     expect(lxdError.path).toBe("/1.0/instances/missing-1/state");
-    expect(lxdError.message).toBe(
-      "Instance not found (PUT /1.0/instances/missing-1/state)",
-    );
+    expect(lxdError.message).toBe("Instance not found");
     expect(lxdError.operationId).toBeNull();
   });
 
@@ -146,7 +144,9 @@ describe("parseLxdResponse", () => {
 
     expect(error).toBeInstanceOf(ConsoleError);
     expect((error as ConsoleError).code).toBe("lxd_error");
-    expect((error as ConsoleError).message).toContain("GET /1.0");
+    expect((error as ConsoleError).message).toBe(
+      "LXD returned a response that is not a JSON object (HTTP 200).",
+    );
   });
 
   it("rejects an unknown response type", () => {
@@ -219,7 +219,9 @@ describe("toConsoleError", () => {
 
       const converted = toConsoleError(error);
       expect(converted.code).toBe(code);
-      expect(converted.message).toBe("LXD: message from LXD");
+      expect(converted.message).toBe(
+        "LXD returned an error: message from LXD.",
+      );
       expect(converted.cause).toBe(error);
     },
   );

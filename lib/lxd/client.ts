@@ -12,6 +12,7 @@ import {
   connectPinned,
   createDispatcher,
   describeEndpoint,
+  isConnectFailure,
   transportError,
   type LxdEndpoint,
 } from "./transport";
@@ -97,6 +98,8 @@ export class LxdClient {
    * Sends one request and returns the unwrapped sync metadata or the
    * operation of an async response. Throws LxdError for LXD's error
    * responses and ConsoleError when LXD cannot be reached or times out.
+   * When a request other than GET fails after the connection was made, the
+   * code is "outcome_unknown", because LXD may have acted on it.
    */
   async request<T>(
     method: LxdMethod,
@@ -141,15 +144,9 @@ export class LxdClient {
       etag = headerValue(response.headers.etag);
       text = await response.body.text();
     } catch (error) {
-      if (controller.signal.aborted) {
-        throw new ConsoleError(
-          "timeout",
-          `${this.description} did not respond to ${method} ${path} within ${timeoutMs / 1000} s`,
-          { cause: error },
-        );
-      }
-      if (options.signal?.aborted) throw error;
-      throw transportError(this.endpoint, error);
+      const timedOut = controller.signal.aborted;
+      if (options.signal?.aborted && !timedOut) throw error;
+      throw this.requestFailure(error, { method, path, timeoutMs, timedOut });
     } finally {
       clearTimeout(timer);
     }
@@ -167,6 +164,40 @@ export class LxdClient {
     return parseLxdResponse<T>({ statusCode, etag, text, method, path });
   }
 
+  private requestFailure(
+    error: unknown,
+    request: {
+      method: LxdMethod;
+      path: string;
+      timeoutMs: number;
+      timedOut: boolean;
+    },
+  ): ConsoleError {
+    const { method, path, timeoutMs, timedOut } = request;
+    lxdLog.warn(
+      { endpoint: this.description, method, path, timedOut, err: error },
+      "LXD request failed",
+    );
+
+    const failure = timedOut
+      ? new ConsoleError(
+          "timeout",
+          `${this.description} did not respond within ${timeoutMs / 1000} s.`,
+          { cause: error },
+        )
+      : transportError(this.endpoint, error);
+    if (method === "GET" || (!timedOut && isConnectFailure(error))) {
+      return failure;
+    }
+
+    return new ConsoleError(
+      "outcome_unknown",
+      `${asSentence(failure.message)} The request was sent, so LXD may or ` +
+        "may not have carried it out.",
+      { cause: error },
+    );
+  }
+
   /** Sends a request whose response is a sync response. */
   async requestSync<T>(
     method: LxdMethod,
@@ -175,9 +206,9 @@ export class LxdClient {
   ): Promise<LxdSyncResult<T>> {
     const result = await this.request<T>(method, path, options);
     if (result.type !== "sync") {
-      throw new ConsoleError(
-        "lxd_error",
-        `LXD returned operation ${result.operation.id} for ${method} ${path}, but a sync response was expected`,
+      throw protocolError(
+        `LXD started operation ${result.operation.id} where a direct response was expected.`,
+        { method, path },
       );
     }
     return result;
@@ -191,9 +222,9 @@ export class LxdClient {
   ): Promise<LxdOperation> {
     const result = await this.request<unknown>(method, path, options);
     if (result.type !== "async") {
-      throw new ConsoleError(
-        "lxd_error",
-        `LXD returned a sync response for ${method} ${path}, but an operation was expected`,
+      throw protocolError(
+        "LXD returned a direct response where an operation was expected.",
+        { method, path },
       );
     }
     return result.operation;
@@ -267,10 +298,14 @@ export class LxdClient {
       const onError = (error: Error) => {
         detach();
         if (error.message.startsWith("Opening handshake has timed out")) {
+          lxdLog.warn(
+            { endpoint: this.description, path, err: error },
+            "LXD WebSocket handshake timed out",
+          );
           reject(
             new ConsoleError(
               "timeout",
-              `${this.description} did not accept the WebSocket ${path} within ${this.requestTimeoutMs / 1000} s`,
+              `${this.description} did not accept a WebSocket connection within ${this.requestTimeoutMs / 1000} s.`,
               { cause: error },
             ),
           );
@@ -337,9 +372,9 @@ export function parseLxdResponse<T>(response: {
         path,
       });
     }
-    throw new ConsoleError(
-      "lxd_error",
-      `LXD returned a body that is not a JSON object for ${method} ${path} (HTTP ${statusCode})`,
+    throw protocolError(
+      `LXD returned a response that is not a JSON object (HTTP ${statusCode}).`,
+      { method, path },
     );
   }
 
@@ -371,18 +406,34 @@ export function parseLxdResponse<T>(response: {
   if (envelope.type === "async") {
     const operation = envelope.metadata;
     if (!isRecord(operation) || typeof operation.id !== "string") {
-      throw new ConsoleError(
-        "lxd_error",
-        `LXD returned an operation without an id for ${method} ${path}`,
-      );
+      throw protocolError("LXD returned an operation without an id.", {
+        method,
+        path,
+      });
     }
     return { type: "async", operation: operation as unknown as LxdOperation };
   }
 
-  throw new ConsoleError(
-    "lxd_error",
-    `LXD returned the unknown response type ${JSON.stringify(envelope.type)} for ${method} ${path}`,
+  throw protocolError(
+    `LXD returned the unknown response type ${JSON.stringify(envelope.type)}.`,
+    { method, path },
   );
+}
+
+/**
+ * Logs a response that breaks LXD's protocol with its request and returns
+ * the error for users, which leaves the request path out.
+ */
+function protocolError(
+  message: string,
+  request: { method: string; path: string },
+): ConsoleError {
+  lxdLog.warn(request, message);
+  return new ConsoleError("lxd_error", message);
+}
+
+function asSentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 function upgradeError(statusCode: number, text: string, path: string): Error {
@@ -391,9 +442,9 @@ function upgradeError(statusCode: number, text: string, path: string): Error {
   } catch (error) {
     return error as Error;
   }
-  return new ConsoleError(
-    "lxd_error",
-    `LXD did not upgrade ${path} to a WebSocket (HTTP ${statusCode})`,
+  return protocolError(
+    `LXD did not accept the WebSocket connection (HTTP ${statusCode}).`,
+    { method: "GET", path },
   );
 }
 

@@ -1,10 +1,15 @@
-import { ConsoleError, hasBrand, type ErrorCode } from "@/lib/errors";
-
-const lxdErrorBrand = Symbol.for("sandbox-console.LxdError");
+import {
+  ConsoleError,
+  describeLxdMessage,
+  hasBrand,
+  lxdErrorBrand,
+  type ErrorCode,
+} from "@/lib/errors";
 
 /**
  * An error reported by LXD itself: an error response, or a failed or
- * cancelled operation. The message is LXD's own text.
+ * cancelled operation. The message is LXD's own text. The request's method
+ * and path are fields, so logs carry them but messages shown to users do not.
  */
 export class LxdError extends Error {
   /**
@@ -24,7 +29,7 @@ export class LxdError extends Error {
    * Cancelled.
    */
   readonly status: number;
-  /** LXD's error text, also the start of `message`. */
+  /** LXD's error text, the same as `message`. */
   readonly lxdMessage: string;
   readonly method: string;
   /** Request path without the query string. */
@@ -39,7 +44,7 @@ export class LxdError extends Error {
     path: string;
     operationId?: string | null;
   }) {
-    super(`${options.lxdMessage} (${options.method} ${options.path})`);
+    super(options.lxdMessage);
     this.name = "LxdError";
     this.status = options.status;
     this.lxdMessage = options.lxdMessage;
@@ -51,14 +56,16 @@ export class LxdError extends Error {
 
 /**
  * Converts an LXD error into the console's error type, keeping LXD's message
- * so the user sees what LXD reported. A 403 from LXD means the console's
- * own certificate is not trusted, so it is an LXD error and not the user's
- * missing permission.
+ * so the user sees what LXD reported, without the request path. A 403 from
+ * LXD means the console's own certificate is not trusted, so it is an LXD
+ * error and not the user's missing permission.
  */
 export function toConsoleError(error: LxdError): ConsoleError {
-  return new ConsoleError(consoleErrorCode(error), `LXD: ${error.lxdMessage}`, {
-    cause: error,
-  });
+  return new ConsoleError(
+    consoleErrorCode(error),
+    describeLxdMessage(error.lxdMessage),
+    { cause: error },
+  );
 }
 
 function consoleErrorCode(error: LxdError): ErrorCode {

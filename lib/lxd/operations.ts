@@ -18,6 +18,9 @@ const REQUEST_MARGIN_MS = 10_000;
  * returns its final state. Throws LxdError with the operation's `err` text
  * when it fails or is cancelled. Throws ConsoleError("timeout") when it is
  * still running after `timeoutMs`, and the operation keeps running then.
+ * Throws ConsoleError("outcome_unknown") when the connection to LXD is lost
+ * or LXD stops responding during the wait, because the operation may or
+ * may not have finished.
  */
 export async function waitForOperation(
   client: LxdClient,
@@ -56,6 +59,14 @@ export async function waitForOperation(
         operationId: id,
       });
     }
+    if (isConnectionLoss(error)) {
+      throw new ConsoleError(
+        "outcome_unknown",
+        `Lost track of operation ${id} on ${client.description}. ` +
+          `${error.message} LXD may or may not have completed the operation.`,
+        { cause: error },
+      );
+    }
     throw error;
   }
 
@@ -85,6 +96,13 @@ export async function getOperation(
     lxdPath`/1.0/operations/${id}`,
   );
   return result.metadata;
+}
+
+function isConnectionLoss(error: unknown): error is ConsoleError {
+  return (
+    error instanceof ConsoleError &&
+    (error.code === "host_unreachable" || error.code === "timeout")
+  );
 }
 
 function checkFinalState(

@@ -220,10 +220,31 @@ export function transportError(
     default:
       return new ConsoleError(
         "host_unreachable",
-        `Connection to ${where} failed: ${detail}`,
+        `Connection to ${where} failed: ${detail.replace(/\.$/, "")}.`,
         { cause: error },
       );
   }
+}
+
+// Failures that happen before a request can reach LXD.
+const CONNECT_FAILURE_CODES = new Set([
+  "ENOENT",
+  "ECONNREFUSED",
+  "EACCES",
+  "EPERM",
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  PIN_MISMATCH_CODE,
+]);
+
+/**
+ * Returns whether a transport failure happened while connecting, so LXD
+ * never received the request. Other failures, such as a connection closed
+ * by the other side, may come after LXD has received and acted on it.
+ */
+export function isConnectFailure(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && CONNECT_FAILURE_CODES.has(code);
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -6,6 +6,7 @@ import { getDb } from "@/lib/db/client";
 import { userMessage } from "@/lib/errors";
 import { changeInstanceState } from "@/lib/instances/lifecycle";
 import { instanceKeySchema } from "@/lib/instances/schemas";
+import { parseInput } from "@/lib/validation";
 
 export type ActionResult = { ok: true } | { ok: false; error: string };
 
@@ -18,12 +19,7 @@ const changeStateInput = instanceKeySchema.extend({
 export async function changeInstanceStateAction(input: unknown): Promise<ActionResult> {
   try {
     const user = await requireUser("instance:operate");
-    const parsed = changeStateInput.safeParse(input);
-    if (!parsed.success) {
-      return { ok: false, error: z.prettifyError(parsed.error) };
-    }
-
-    const { action, force, ...key } = parsed.data;
+    const { action, force, ...key } = parseInput(changeStateInput, input);
     await changeInstanceState(getDb(), {
       actor: { id: user.id, email: user.email },
       sourceAddress: (await getSourceAddress()) ?? undefined,

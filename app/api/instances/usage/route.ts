@@ -8,6 +8,7 @@ import { instanceKeySchema } from "@/lib/instances/schemas";
 import type { InstanceUsage } from "@/lib/instances/types";
 import { getInstance, toInstanceSummary } from "@/lib/lxd";
 import { log } from "@/lib/log";
+import { parseInput } from "@/lib/validation";
 
 export const dynamic = "force-dynamic";
 
@@ -41,12 +42,7 @@ export async function POST(request: Request): Promise<Response> {
     } catch {
       throw new ConsoleError("invalid_input", 'The request body is not valid JSON; send {"keys": [...]}.');
     }
-    const parsed = bodySchema.safeParse(json);
-    if (!parsed.success) {
-      throw new ConsoleError("invalid_input", z.prettifyError(parsed.error));
-    }
-
-    const keys = [...new Set(parsed.data.keys)];
+    const keys = [...new Set(parseInput(bodySchema, json).keys)];
     const entries = await Promise.all(
       keys.map(async (text): Promise<[string, InstanceUsage | null]> => {
         const parts = text.split("/");

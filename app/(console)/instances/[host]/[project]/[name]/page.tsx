@@ -34,7 +34,7 @@ export default async function InstancePage({ params }: { params: Promise<Params>
   } catch (error) {
     if (error instanceof LxdError && error.status === 404) notFound();
     if (error instanceof ConsoleError && error.code === "not_found") notFound();
-    loadError = error instanceof LxdError ? error.message : userMessage(error);
+    loadError = userMessage(error);
   }
 
   return (

@@ -1,11 +1,10 @@
 import { NextResponse } from "next/server";
-import { z } from "zod";
 import { requireUser } from "@/lib/auth/session";
-import { ConsoleError } from "@/lib/errors";
 import { getHost } from "@/lib/hosts/registry";
 import { errorResponse } from "@/lib/http";
 import { fetchInstanceDetail } from "@/lib/instances/detail";
 import { instanceKeySchema } from "@/lib/instances/schemas";
+import { parseInput } from "@/lib/validation";
 
 export const dynamic = "force-dynamic";
 
@@ -16,12 +15,9 @@ export async function GET(
 ): Promise<Response> {
   try {
     await requireUser("instance:read");
-    const parsed = instanceKeySchema.safeParse(await params);
-    if (!parsed.success) {
-      throw new ConsoleError("invalid_input", z.prettifyError(parsed.error));
-    }
-    getHost(parsed.data.host);
-    return NextResponse.json(await fetchInstanceDetail(parsed.data));
+    const key = parseInput(instanceKeySchema, await params);
+    getHost(key.host);
+    return NextResponse.json(await fetchInstanceDetail(key));
   } catch (error) {
     return errorResponse(error);
   }
