@@ -16,6 +16,8 @@ import {
 import { runCommandOrThrow } from "@/test/harness/run-command";
 
 import { openVncBridge, type VncBridge } from "./bridge";
+import { CONTINUOUS_UPDATES_ENCODING } from "./rfb-tile-throttle";
+import type { VncViewMode } from "./types";
 
 // The browser image's Xvnc geometry and the demo page's top-left block.
 const SCREEN_WIDTH = 1440;
@@ -25,6 +27,26 @@ const DEMO_PAGE_URL = "http://127.0.0.1:8080/";
 
 const READ_TIMEOUT_MS = 10_000;
 const SANDBOX_READY_TIMEOUT_MS = 90_000;
+
+// RFB server message types.
+const FRAMEBUFFER_UPDATE = 0;
+const BELL = 2;
+const SERVER_CUT_TEXT = 3;
+const END_OF_CONTINUOUS_UPDATES = 150;
+const SERVER_FENCE = 248;
+
+// Xvnc confirms continuous updates only to a client that supports fences.
+const FENCE_ENCODING = -312;
+const FENCE_FLAG_REQUEST = 0x8000_0000;
+// BlockBefore, BlockAfter and SyncNext, which a client may echo.
+const FENCE_FLAGS_SUPPORTED = 0b111;
+
+// The frame-rate tests count updates over this window. Tile mode forwards
+// one incremental request per 500 ms, so at most 7 fit into 3 s.
+const RATE_WINDOW_MS = 3_000;
+const TILE_MAX_REQUESTS_IN_WINDOW = RATE_WINDOW_MS / 500 + 1;
+// Pointer moves that change the screen while the frame rate is measured.
+const POINTER_MOVE_INTERVAL_MS = 20;
 
 describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
   const name = uniqueInstanceName("vnc");
@@ -87,15 +109,91 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
 
   async function openViewer(
     viewOnly: boolean,
+    mode: VncViewMode = "full",
   ): Promise<{ rfb: RfbTestClient; bridge: VncBridge }> {
     const [viewer, consoleSide] = await connectPair();
     const rfb = new RfbTestClient(viewer);
     const bridge = await openVncBridge(client, ref, consoleSide, {
       viewOnly,
-      mode: "full",
+      mode,
       hostId: "test-host",
     });
     return { rfb, bridge };
+  }
+
+  /**
+   * Moves the pointer back and forth over the page's empty lower half
+   * through a connection with input, so Xvnc keeps drawing the cursor
+   * somewhere new. Returns a function that stops it and closes the bridge.
+   */
+  async function startPointerMotion(): Promise<() => Promise<void>> {
+    const driver = await openViewer(false);
+    await driver.rfb.read(12);
+    await driver.rfb.completeHandshake();
+
+    let step = 0;
+    const timer = setInterval(() => {
+      step += 1;
+      const x = 500 + ((step * 7) % 800);
+      driver.rfb.movePointer(x, 600 + (step % 2) * 40);
+    }, POINTER_MOVE_INTERVAL_MS);
+    return async () => {
+      clearInterval(timer);
+      driver.bridge.close();
+      await driver.bridge.ended;
+    };
+  }
+
+  /**
+   * Opens a view-only viewer in `mode` that lists the ContinuousUpdates
+   * pseudo-encoding and, like noVNC without continuous updates, requests
+   * the next incremental update as soon as one arrives. Returns what arrived during RATE_WINDOW_MS, which
+   * starts at the first update.
+   */
+  async function measureUpdateRate(mode: VncViewMode): Promise<{
+    updates: number;
+    requestsToServer: number;
+    endOfContinuousUpdates: number;
+    delayedRequests: number;
+  }> {
+    const { rfb, bridge } = await openViewer(true, mode);
+    await rfb.read(12);
+    await rfb.completeHandshake();
+    rfb.setTrueColour32([0, CONTINUOUS_UPDATES_ENCODING, FENCE_ENCODING]);
+    rfb.requestUpdate(false);
+
+    let windowEnd = 0;
+    let requestsAtStart = 0;
+    let updates = 0;
+    let endOfContinuousUpdates = 0;
+    for (;;) {
+      const message = await rfb.readServerMessage();
+      if (message.type === END_OF_CONTINUOUS_UPDATES) {
+        endOfContinuousUpdates += 1;
+      }
+      if (message.type !== FRAMEBUFFER_UPDATE) continue;
+
+      const now = performance.now();
+      if (windowEnd === 0) {
+        windowEnd = now + RATE_WINDOW_MS;
+        requestsAtStart = bridge.updateRequestsToServer;
+      } else if (now > windowEnd) {
+        break;
+      } else {
+        updates += 1;
+      }
+      rfb.requestUpdate(true);
+    }
+    const requestsToServer = bridge.updateRequestsToServer - requestsAtStart;
+
+    bridge.close();
+    const summary = await bridge.ended;
+    return {
+      updates,
+      requestsToServer,
+      endOfContinuousUpdates,
+      delayedRequests: summary.delayedUpdateRequests,
+    };
   }
 
   it("relays the RFB handshake", async () => {
@@ -201,6 +299,78 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
     controller.bridge.close();
     await controller.bridge.ended;
   });
+
+  it("switches input on and off mid-stream", async () => {
+    const before = await readDemoPageTitle(name);
+    const prefix = before?.startsWith("keys:") ? before : "keys:";
+    const { rfb, bridge } = await openViewer(true);
+    await rfb.read(12);
+    await rfb.completeHandshake();
+    rfb.setTrueColour32();
+
+    rfb.typeText("ef");
+    // The full update comes after Xvnc handled the keys sent before it.
+    await rfb.readFullFrame();
+    bridge.setViewOnly(false);
+    rfb.typeText("gh");
+    const withKeys = await waitFor("keys in the page title", READ_TIMEOUT_MS, async () => {
+      const title = await readDemoPageTitle(name);
+      return title?.endsWith("h") ? title : null;
+    });
+    expect(withKeys).toBe(`${prefix}gh`);
+    expect(bridge.viewOnly).toBe(false);
+
+    bridge.setViewOnly(true);
+    rfb.typeText("ij");
+    // A key press cut in two WebSocket messages, with input allowed again
+    // between them: the press started while view-only, so all of it drops.
+    const pressX = Buffer.from([4, 1, 0, 0, 0, 0, 0, 0x78]);
+    const receivedBefore = bridge.bytesFromClient;
+    rfb.send(pressX.subarray(0, 3));
+    await waitFor("the first half of the key press", READ_TIMEOUT_MS, async () =>
+      bridge.bytesFromClient >= receivedBefore + 3 ? true : null,
+    );
+    expect(bridge.viewOnly).toBe(true);
+    bridge.setViewOnly(false);
+    rfb.send(pressX.subarray(3));
+    rfb.typeText("k");
+
+    const final = await waitFor("the last key in the title", READ_TIMEOUT_MS, async () => {
+      const title = await readDemoPageTitle(name);
+      return title?.endsWith("k") ? title : null;
+    });
+    expect(final).toBe(`${prefix}ghk`);
+    bridge.close();
+    const summary = await bridge.ended;
+    expect(summary.droppedMessages).toBe(9);
+  });
+
+  it("caps tile mode at two frames per second", async () => {
+    const stopMotion = await startPointerMotion();
+    try {
+      const tile = await measureUpdateRate("tile");
+      const full = await measureUpdateRate("full");
+
+      expect(tile.updates).toBeLessThanOrEqual(TILE_MAX_REQUESTS_IN_WINDOW);
+      expect(tile.updates).toBeGreaterThanOrEqual(3);
+      expect(tile.requestsToServer).toBeLessThanOrEqual(
+        TILE_MAX_REQUESTS_IN_WINDOW,
+      );
+      expect(tile.delayedRequests).toBeGreaterThan(0);
+      expect(tile.endOfContinuousUpdates).toBe(0);
+
+      expect(full.updates).toBeGreaterThan(2 * TILE_MAX_REQUESTS_IN_WINDOW);
+      expect(full.requestsToServer).toBeGreaterThan(
+        2 * TILE_MAX_REQUESTS_IN_WINDOW,
+      );
+      expect(full.delayedRequests).toBe(0);
+      // Xvnc confirms the pseudo-encoding in full mode, so tile mode's
+      // rewrite is what keeps continuous updates away.
+      expect(full.endOfContinuousUpdates).toBe(1);
+    } finally {
+      await stopMotion();
+    }
+  });
 });
 
 /** Buffers what the VNC server sends and reads it in exact sizes. */
@@ -269,35 +439,96 @@ class RfbTestClient {
     };
   }
 
-  /** Asks for 32 bpp little-endian true colour, red at bit 16, and raw encoding. */
-  setTrueColour32(): void {
+  /**
+   * Asks for 32 bpp little-endian true colour, red at bit 16, and the
+   * `encodings` (raw only by default).
+   */
+  setTrueColour32(encodings: number[] = [0]): void {
     this.send([
       0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0,
     ]);
-    this.send([2, 0, 0, 1, 0, 0, 0, 0]);
+    const setEncodings = Buffer.alloc(4 + 4 * encodings.length);
+    setEncodings.writeUInt8(2, 0);
+    setEncodings.writeUInt16BE(encodings.length, 2);
+    encodings.forEach((encoding, index) => {
+      setEncodings.writeInt32BE(encoding, 4 + 4 * index);
+    });
+    this.send(setEncodings);
+  }
+
+  /** Sends a FramebufferUpdateRequest for the whole screen. */
+  requestUpdate(incremental: boolean): void {
+    const request = Buffer.alloc(10);
+    request.writeUInt8(3, 0);
+    request.writeUInt8(incremental ? 1 : 0, 1);
+    request.writeUInt16BE(SCREEN_WIDTH, 6);
+    request.writeUInt16BE(SCREEN_HEIGHT, 8);
+    this.send(request);
+  }
+
+  /** Sends a PointerEvent with no button pressed. */
+  movePointer(x: number, y: number): void {
+    const event = Buffer.alloc(6);
+    event.writeUInt8(5, 0);
+    event.writeUInt16BE(x, 2);
+    event.writeUInt16BE(y, 4);
+    this.send(event);
+  }
+
+  /**
+   * Reads one server message of the types this client's encodings allow,
+   * and copies a FramebufferUpdate's pixels into `pixels` when given.
+   */
+  async readServerMessage(pixels?: Buffer): Promise<{ type: number }> {
+    const type = (await this.read(1))[0]!;
+    switch (type) {
+      case FRAMEBUFFER_UPDATE:
+        await this.readUpdateRectangles(pixels);
+        break;
+      case BELL:
+      case END_OF_CONTINUOUS_UPDATES:
+        break;
+      case SERVER_CUT_TEXT: {
+        const header = await this.read(7);
+        await this.read(header.readUInt32BE(3));
+        break;
+      }
+      case SERVER_FENCE:
+        await this.answerFence();
+        break;
+      default:
+        throw new Error(`Unexpected RFB server message type ${type}`);
+    }
+    return { type };
+  }
+
+  /** Reads a ServerFence and, when it is a request, echoes it as noVNC does. */
+  private async answerFence(): Promise<void> {
+    const header = await this.read(8);
+    const flags = header.readUInt32BE(3);
+    const payload = await this.read(header.readUInt8(7));
+    if ((flags & FENCE_FLAG_REQUEST) === 0) return;
+
+    const response = Buffer.alloc(9 + payload.length);
+    response.writeUInt8(248, 0);
+    response.writeUInt32BE(flags & FENCE_FLAGS_SUPPORTED, 4);
+    response.writeUInt8(payload.length, 8);
+    payload.copy(response, 9);
+    this.send(response);
   }
 
   /** Requests a full, non-incremental update and assembles it. */
   async readFullFrame(): Promise<Frame> {
-    const request = Buffer.alloc(10);
-    request.writeUInt8(3, 0);
-    request.writeUInt16BE(SCREEN_WIDTH, 6);
-    request.writeUInt16BE(SCREEN_HEIGHT, 8);
-    this.send(request);
+    this.requestUpdate(false);
 
     const pixels = Buffer.alloc(SCREEN_WIDTH * SCREEN_HEIGHT * 4);
-    for (;;) {
-      const type = (await this.read(1))[0];
-      if (type === 2) continue; // Bell
-      if (type === 3) {
-        const header = await this.read(7);
-        await this.read(header.readUInt32BE(3));
-        continue;
-      }
-      expect(type, "server message type").toBe(0);
-      break;
+    while ((await this.readServerMessage(pixels)).type !== FRAMEBUFFER_UPDATE) {
+      // Other messages may come before the update.
     }
+    return new Frame(pixels);
+  }
 
+  private async readUpdateRectangles(pixels?: Buffer): Promise<void> {
     const rectangleCount = (await this.read(3)).readUInt16BE(1);
     for (let index = 0; index < rectangleCount; index += 1) {
       const header = await this.read(12);
@@ -307,6 +538,7 @@ class RfbTestClient {
       const height = header.readUInt16BE(6);
       expect(header.readInt32BE(8), "rectangle encoding").toBe(0);
       const data = await this.read(width * height * 4);
+      if (pixels === undefined) continue;
       for (let row = 0; row < height; row += 1) {
         data.copy(
           pixels,
@@ -316,7 +548,6 @@ class RfbTestClient {
         );
       }
     }
-    return new Frame(pixels);
   }
 
   /** Presses and releases each key of lower-case `text`. */
