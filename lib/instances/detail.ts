@@ -1,5 +1,13 @@
+import { ConsoleError } from "@/lib/errors";
 import { getClient } from "@/lib/hosts/registry";
-import { getInstance, toInstanceSummary, type LxdInstance } from "@/lib/lxd";
+import {
+  LxdError,
+  getInstance,
+  projectExists,
+  toInstanceSummary,
+  type LxdClient,
+  type LxdInstance,
+} from "@/lib/lxd";
 import type { InstanceDetail, InstanceKey } from "./types";
 
 /** Reshapes LXD's full instance (recursion=2: state and snapshots) for the page. */
@@ -27,7 +35,39 @@ export function toInstanceDetail(host: string, instance: LxdInstance): InstanceD
   };
 }
 
+/**
+ * Fetches one instance for the page and the API. Throws ConsoleError
+ * "not_found" that names the missing project or instance.
+ */
 export async function fetchInstanceDetail(key: InstanceKey): Promise<InstanceDetail> {
-  const { instance } = await getInstance(getClient(key.host), key);
-  return toInstanceDetail(key.host, instance);
+  const client = getClient(key.host);
+  try {
+    const { instance } = await getInstance(client, key);
+    return toInstanceDetail(key.host, instance);
+  } catch (error) {
+    if (error instanceof LxdError && error.status === 404) {
+      throw await describeMissing(client, key, error);
+    }
+    throw error;
+  }
+}
+
+async function describeMissing(
+  client: LxdClient,
+  key: InstanceKey,
+  cause: LxdError,
+): Promise<ConsoleError> {
+  if (!(await projectExists(client, key.project))) {
+    return new ConsoleError(
+      "not_found",
+      `Project ${JSON.stringify(key.project)} does not exist on host "${key.host}".`,
+      { cause },
+    );
+  }
+  return new ConsoleError(
+    "not_found",
+    `Instance ${JSON.stringify(key.name)} does not exist in project ` +
+      `${JSON.stringify(key.project)} on host "${key.host}".`,
+    { cause },
+  );
 }

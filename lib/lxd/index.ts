@@ -55,6 +55,7 @@ export {
   waitForOperation,
   type WaitForOperationOptions,
 } from "./operations";
+export { projectExists } from "./projects";
 export {
   deriveFeatures,
   getServerInfo,

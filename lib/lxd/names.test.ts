@@ -29,6 +29,16 @@ describe("instanceNameSchema", () => {
     ["a/b", "only ASCII letters, digits and hyphens"],
   ];
 
+  it("states the rule in the message", () => {
+    const result = instanceNameSchema.safeParse("web-");
+
+    expect(result.error?.issues[0]?.message).toBe(
+      'Invalid instance name "web-": it must not end with a hyphen. ' +
+        "Instance names are 1 to 63 ASCII letters, digits and hyphens, " +
+        "start with a letter and do not end with a hyphen.",
+    );
+  });
+
   it.each(invalid)("rejects %j naming the rule", (name, rule) => {
     const result = instanceNameSchema.safeParse(name);
 
@@ -40,8 +50,21 @@ describe("instanceNameSchema", () => {
 });
 
 describe("projectNameSchema", () => {
-  it.each(["default", "team-a", "Team.A", "p1"])("accepts %s", (name) => {
-    expect(projectNameSchema.safeParse(name).success).toBe(true);
+  it.each(["default", "team-a", "Team.A", "p1", "team?x", "h#1", "p%41"])(
+    "accepts %s",
+    (name) => {
+      expect(projectNameSchema.safeParse(name).success).toBe(true);
+    },
+  );
+
+  it("states the rule in the message", () => {
+    const result = projectNameSchema.safeParse("a_b");
+
+    expect(result.error?.issues[0]?.message).toBe(
+      'Invalid project name "a_b": underscores are not allowed. ' +
+        "Project names may contain any character except slashes, spaces, " +
+        'underscores and quotes, and must not be empty, "*", "." or "..".',
+    );
   });
 
   const invalid: Array<[string, string]> = [

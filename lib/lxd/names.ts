@@ -2,6 +2,16 @@ import { z } from "zod";
 
 import { ConsoleError } from "@/lib/errors";
 
+/** LXD's instance name rule, worded for error messages. */
+export const INSTANCE_NAME_RULE =
+  "Instance names are 1 to 63 ASCII letters, digits and hyphens, start " +
+  "with a letter and do not end with a hyphen.";
+
+/** LXD's project name rule, worded for error messages. */
+export const PROJECT_NAME_RULE =
+  "Project names may contain any character except slashes, spaces, " +
+  'underscores and quotes, and must not be empty, "*", "." or "..".';
+
 /**
  * Instance names follow LXD's rule for host names: 1 to 63 characters of
  * ASCII letters, digits and hyphens, starting with a letter and not ending
@@ -12,21 +22,23 @@ export const instanceNameSchema = z.string().superRefine((value, context) => {
   if (rule !== null) {
     context.addIssue({
       code: "custom",
-      message: `Invalid instance name ${JSON.stringify(value)}: ${rule}`,
+      message: `Invalid instance name ${JSON.stringify(value)}: ${rule}. ${INSTANCE_NAME_RULE}`,
     });
   }
 });
 
 /**
- * Project names follow LXD's rule: not empty, no slash, space, underscore
- * or quote, and not one of "*", "." or "..".
+ * Project names follow the checks of LXD's projectValidateName: not empty, no slash, space, underscore or quote, and not one of "*", "."
+ * or "..". Every other character is valid, "?", "#" and "%" included: LXD
+ * 5.0.2 creates and serves such projects, and the console encodes names in
+ * every URL it builds.
  */
 export const projectNameSchema = z.string().superRefine((value, context) => {
   const rule = projectNameViolation(value);
   if (rule !== null) {
     context.addIssue({
       code: "custom",
-      message: `Invalid project name ${JSON.stringify(value)}: ${rule}`,
+      message: `Invalid project name ${JSON.stringify(value)}: ${rule}. ${PROJECT_NAME_RULE}`,
     });
   }
 });
