@@ -14,7 +14,8 @@ export function unknownApiRoute(
   method: string,
   pathname: string,
 ): ConsoleError {
-  const displayedPath = pathname.length > 200 ? `${pathname.slice(0, 200)}…` : pathname;
+  const displayedPath =
+    pathname.length > 200 ? `${pathname.slice(0, 200)}…` : pathname;
   const base = `No API route matches ${method} ${displayedPath}.`;
 
   if (pathname === "/api/instances" || pathname.startsWith("/api/instances/")) {

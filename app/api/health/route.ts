@@ -1,24 +1,16 @@
-import { sql } from "drizzle-orm";
 import { NextResponse } from "next/server";
 import { getDb } from "@/lib/db/client";
-import { log } from "@/lib/log";
+import { checkHealth, type HealthReport } from "@/lib/health";
 
 export const dynamic = "force-dynamic";
 
 /**
- * Returns 200 {ok: true} when a test query on the database succeeds and 503
- * {ok: false} otherwise. It needs no sign-in, so scripts can poll it to wait
- * for the console to start.
+ * Returns 200 {ok: true} when a test query on the database succeeds and the
+ * hosts configuration loads, and 503 {ok: false, error} naming the problem
+ * otherwise. It needs no sign-in, so scripts can poll it to wait for the
+ * console to start.
  */
-export async function GET(): Promise<NextResponse> {
-  try {
-    await getDb().execute(sql`select 1`);
-    return NextResponse.json({ ok: true });
-  } catch (error) {
-    log.error({ err: error }, "health check: database query failed");
-    return NextResponse.json(
-      { ok: false, error: "The database is not reachable." },
-      { status: 503 },
-    );
-  }
+export async function GET(): Promise<NextResponse<HealthReport>> {
+  const report = await checkHealth(getDb());
+  return NextResponse.json(report, { status: report.ok ? 200 : 503 });
 }
