@@ -44,12 +44,44 @@ require_command() {
 }
 
 usage() {
-	echo "usage: $0 NAME   (NAME is a folder under images/, for example browser or python)" >&2
+	cat <<'EOF'
+Usage: scripts/build-image.sh [-h | --help] NAME
+
+Build the sandbox image recipe in images/NAME (for example browser or python)
+with mmdebstrap from the host's apt sources, and import it into LXD as the
+image alias sandbox-NAME. Builds are cached by recipe hash under
+/var/cache/sandbox-console/images/, so a second run only imports. Run as root.
+
+Options:
+  -h, --help  Show this help and exit.
+
+Environment:
+  LXD_DIR     Directory of the LXD daemon to import into (default: the one
+              the lxc client reaches).
+EOF
+}
+
+# Print MESSAGE and the usage line to stderr, then exit 2.
+usage_error() {
+	printf 'build-image: error: %s\n' "$1" >&2
+	echo "Usage: scripts/build-image.sh [-h | --help] NAME (run with --help for details)" >&2
 	exit 2
 }
 
-[ $# -eq 1 ] || usage
-readonly IMAGE_NAME=$1
+image_names=()
+for argument in "$@"; do
+	case "$argument" in
+		-h | --help)
+			usage
+			exit 0
+			;;
+		-*) usage_error "unknown option '$argument'" ;;
+		*) image_names+=("$argument") ;;
+	esac
+done
+[ ${#image_names[@]} -eq 1 ] ||
+	usage_error "expected one image name, got ${#image_names[@]}. The names are the folders under images/"
+readonly IMAGE_NAME=${image_names[0]}
 case "$IMAGE_NAME" in
 	'' | *[!a-z0-9-]*) die "invalid image name '$IMAGE_NAME': use lower-case letters, digits and '-'" ;;
 esac

@@ -18,6 +18,36 @@ die() {
 	exit 1
 }
 
+usage() {
+	cat <<'EOF'
+Usage: scripts/launch-demo.sh [-h | --help]
+
+Create the instance demo-browser from the image alias sandbox-browser with the
+profiles default and sandbox, start it, and wait up to 60 s for its VNC server
+on 127.0.0.1:5900 inside the instance. Safe to run again.
+
+Options:
+  -h, --help  Show this help and exit.
+
+Environment:
+  LXD_DIR     Directory of the LXD daemon to use (default: the one the lxc
+              client reaches).
+EOF
+}
+
+for argument in "$@"; do
+	case "$argument" in
+		-h | --help)
+			usage
+			exit 0
+			;;
+		-*) printf "launch-demo: error: unknown option '%s'\n" "$argument" >&2 ;;
+		*) printf "launch-demo: error: unexpected argument '%s'\n" "$argument" >&2 ;;
+	esac
+	echo "Usage: scripts/launch-demo.sh [-h | --help] (it takes no other arguments)" >&2
+	exit 2
+done
+
 lxc query /1.0 >/dev/null 2>&1 ||
 	die "cannot reach the LXD daemon (LXD_DIR=${LXD_DIR:-unset}); start it with scripts/lxd-host-setup.sh"
 
