@@ -13,6 +13,7 @@ export const errorStatus = {
   /** The connection to LXD broke after a change was sent, so it may or may not have happened. */
   outcome_unknown: 502,
   audit_unavailable: 503,
+  database_not_migrated: 503,
   timeout: 504,
   internal: 500,
 } as const;

@@ -1,5 +1,6 @@
 import { closeDb, createDb } from "@/lib/db/client";
 import { ensureFirstAdmin, resetAdminPassword } from "@/lib/auth/users";
+import { assertMigrated } from "@/lib/db/migrate";
 import { userMessage } from "@/lib/errors";
 import { log } from "@/lib/log";
 
@@ -27,6 +28,10 @@ function printCredentials(heading: string, email: string, password: string) {
 }
 
 try {
+  // Without the tables every query fails with a bare "relation does not
+  // exist", so the error names the command that creates them.
+  await assertMigrated(db);
+
   if (reset) {
     const { email, password } = await resetAdminPassword(db);
     printCredentials(

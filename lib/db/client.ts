@@ -18,6 +18,8 @@ export type DbDriver = "postgres" | "pglite";
 
 interface DbHandle {
   driver: DbDriver;
+  /** Location of the data for messages, without the password of a URL. */
+  location: string;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,11 @@ function openPostgres(url: string): Db {
   });
   const db = drizzlePostgres({ client, schema }) as unknown as Db;
 
-  handles.set(db, { driver: "postgres", close: () => client.end() });
+  handles.set(db, {
+    driver: "postgres",
+    location: describePostgresUrl(url),
+    close: () => client.end(),
+  });
   return db;
 }
 
@@ -65,7 +71,11 @@ function openPglite(dir: string): Db {
   const client = new PGlite(dir);
   const db = drizzlePglite({ client, schema }) as unknown as Db;
 
-  handles.set(db, { driver: "pglite", close: () => client.close() });
+  handles.set(db, {
+    driver: "pglite",
+    location: `PGlite database in ${dir}`,
+    close: () => client.close(),
+  });
   return db;
 }
 
@@ -74,6 +84,26 @@ export function dbDriver(db: Db): DbDriver {
   const handle = handles.get(db);
   if (!handle) throw new Error("This database was not opened by createDb.");
   return handle.driver;
+}
+
+/**
+ * Describes where a database opened by createDb lives, such as `Postgres
+ * database "console" at 127.0.0.1:5432`, for messages and logs.
+ */
+export function describeDb(db: Db): string {
+  const handle = handles.get(db);
+  if (!handle) throw new Error("This database was not opened by createDb.");
+  return handle.location;
+}
+
+function describePostgresUrl(url: string): string {
+  try {
+    const { hostname, port, pathname } = new URL(url);
+    const name = decodeURIComponent(pathname.slice(1)) || "postgres";
+    return `Postgres database "${name}" at ${hostname}:${port || "5432"}`;
+  } catch {
+    return "Postgres database at DATABASE_URL";
+  }
 }
 
 /** Closes the connection pool or the PGlite instance behind `db`. */
