@@ -1,0 +1,72 @@
+"use client";
+
+import Link from "next/link";
+import { useRef, useState } from "react";
+import { instancePath } from "@/components/instances/paths";
+import { useOnScreen } from "@/components/sessions/use-on-screen";
+import { VncViewer } from "@/components/vnc/vnc-viewer";
+import type { InstanceSummary } from "@/lib/instances/types";
+import { formatUptime } from "@/lib/instances/uptime";
+import { describeController } from "@/lib/vnc/session-list";
+import type { VncSessionState } from "@/lib/vnc/types";
+import { newViewId } from "@/lib/vnc/view-id";
+
+/**
+ * Renders one sandbox on the sessions wall: a live, view-only tile that
+ * connects only while near the viewport and links to the full view.
+ */
+export function SessionTile({
+  instance,
+  session,
+  readerUserId,
+  now,
+}: {
+  instance: InstanceSummary;
+  session: VncSessionState | null;
+  readerUserId: string;
+  now: number;
+}) {
+  const root = useRef<HTMLElement>(null);
+  const onScreen = useOnScreen(root);
+  const [viewId] = useState(newViewId);
+  const controller = session?.controller ?? null;
+  const href = instancePath(instance);
+
+  return (
+    <article
+      ref={root}
+      data-testid={`session-tile-${instance.host}-${instance.project}-${instance.name}`}
+      className="group overflow-hidden rounded-md border border-slate-200 bg-white shadow-sm hover:border-sky-400"
+    >
+      <div className="relative aspect-[16/10] bg-slate-950">
+        <VncViewer instanceKey={instance} mode="tile" viewId={viewId} enabled={onScreen} />
+        {/* Above the canvas, so a click opens the full view instead of reaching noVNC. */}
+        <Link
+          href={href}
+          aria-label={`Open the live view of ${instance.name}`}
+          className="absolute inset-0 z-10 focus-visible:outline-2 focus-visible:outline-offset-[-2px] focus-visible:outline-sky-500"
+        />
+      </div>
+      <div className="flex items-start justify-between gap-2 px-3 py-2">
+        <div className="min-w-0">
+          <Link href={href} className="block truncate font-medium text-sky-700 hover:underline">
+            {instance.name}
+          </Link>
+          <p className="truncate text-xs text-slate-500">
+            {instance.host}
+            {instance.project !== "default" && ` / ${instance.project}`} · up{" "}
+            {formatUptime(instance.lastUsedAt, now)}
+          </p>
+        </div>
+        <span
+          data-testid="session-controller"
+          className={`shrink-0 rounded px-1.5 py-0.5 text-[11px] font-medium ${
+            controller ? "bg-amber-50 text-amber-800" : "bg-slate-100 text-slate-500"
+          }`}
+        >
+          {controller ? describeController(controller, { userId: readerUserId }) : "View-only"}
+        </span>
+      </div>
+    </article>
+  );
+}

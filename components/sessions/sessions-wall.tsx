@@ -1,0 +1,98 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useMemo } from "react";
+import { useCurrentUser } from "@/components/current-user";
+import type { FleetSnapshot } from "@/components/fleet-events";
+import { SessionTile } from "@/components/sessions/session-tile";
+import { useNow } from "@/components/vnc/use-now";
+import { useVncSessions } from "@/components/vnc/use-vnc-sessions";
+import { noLiveViewReason } from "@/lib/vnc/live-view";
+import { findVncSession } from "@/lib/vnc/session-list";
+import { queryKeys } from "@/lib/query-keys";
+
+const UPTIME_REFRESH_MS = 30_000;
+
+async function fetchFleet(): Promise<FleetSnapshot> {
+  const response = await fetch("/api/instances");
+  if (!response.ok) throw new Error(`Loading instances failed (HTTP ${response.status})`);
+  return (await response.json()) as FleetSnapshot;
+}
+
+/**
+ * Renders every running browser sandbox on every reachable host as a live
+ * tile. The fleet query that the instance list uses keeps the set current.
+ */
+export function SessionsWall({ initial }: { initial: FleetSnapshot }) {
+  const user = useCurrentUser();
+  const { data } = useQuery({
+    queryKey: queryKeys.fleet(),
+    queryFn: fetchFleet,
+    initialData: initial,
+    staleTime: Infinity,
+  });
+  const sessions = useVncSessions();
+  const now = useNow(UPTIME_REFRESH_MS);
+
+  const sandboxes = useMemo(
+    () =>
+      data.instances
+        .filter((instance) => noLiveViewReason(instance) === null)
+        .sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name)),
+    [data.instances],
+  );
+  const controlled = sandboxes.filter(
+    (instance) => findVncSession(sessions.data, instance)?.controller,
+  ).length;
+  const unreachable = data.hosts.filter((host) => host.state === "unreachable");
+
+  return (
+    <div className="space-y-4">
+      <div>
+        <h1 className="text-xl font-semibold tracking-tight">Sessions</h1>
+        <p className="text-slate-500">
+          {sandboxes.length} running browser {sandboxes.length === 1 ? "sandbox" : "sandboxes"}
+          {controlled > 0 && `, ${controlled} under control`}. Tiles are view-only and pause
+          while off screen; open one for the full view.
+        </p>
+      </div>
+
+      {unreachable.length > 0 && (
+        <p role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-amber-900">
+          Not shown: the sandboxes of {unreachable.map((host) => host.name).join(", ")}, which{" "}
+          {unreachable.length === 1 ? "is" : "are"} unreachable.
+        </p>
+      )}
+      {sessions.error && (
+        <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-red-800">
+          Who controls each sandbox is unknown: {sessions.error.message}
+        </p>
+      )}
+
+      {sandboxes.length === 0 ? (
+        <div
+          data-testid="sessions-empty"
+          className="rounded-md border border-dashed border-slate-300 bg-white px-6 py-12 text-center"
+        >
+          <p className="font-medium">No running browser sandboxes</p>
+          <p className="text-slate-500">
+            Browser sandboxes appear here while they run. Start one from its instance page.
+          </p>
+        </div>
+      ) : (
+        <ul className="grid grid-cols-[repeat(auto-fill,minmax(17rem,1fr))] gap-4">
+          {sandboxes.map((instance) => (
+            <li key={`${instance.host}/${instance.project}/${instance.name}`}>
+              <SessionTile
+                instance={instance}
+                session={findVncSession(sessions.data, instance)}
+                readerUserId={user.id}
+                now={now}
+              />
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

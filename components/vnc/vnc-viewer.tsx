@@ -1,0 +1,143 @@
+"use client";
+
+import type RFB from "@novnc/novnc";
+import { useRef, type RefObject } from "react";
+import { ConnectionStatus } from "@/components/vnc/connection-status";
+import { ClipboardForm, ControlBar } from "@/components/vnc/control-bar";
+import { ToolbarButton } from "@/components/vnc/toolbar-button";
+import { useFullscreen } from "@/components/vnc/use-fullscreen";
+import { useRfbConnection } from "@/components/vnc/use-rfb-connection";
+import { useVncSession } from "@/components/vnc/use-vnc-sessions";
+import type { InstanceKey } from "@/lib/instances/types";
+import type { VncViewMode } from "@/lib/vnc/types";
+import { screenshotFileName } from "@/lib/vnc/view-id";
+
+export interface VncViewerProps {
+  instanceKey: InstanceKey;
+  mode: VncViewMode;
+  /** Random id of this mounted viewer, kept across its reconnects. */
+  viewId: string;
+  /** Whether to connect. Tiles pass false while off screen. */
+  enabled?: boolean;
+}
+
+/**
+ * Shows a browser sandbox's screen with noVNC, scaled to fit. The full view
+ * has a toolbar with full screen, screenshot and control; a tile has none
+ * and is always view-only.
+ */
+export function VncViewer(props: VncViewerProps) {
+  return props.mode === "tile" ? <TileViewer {...props} /> : <FullViewer {...props} />;
+}
+
+function TileViewer({ instanceKey, viewId, enabled = true }: VncViewerProps) {
+  const screen = useRef<HTMLDivElement>(null);
+  const { state } = useRfbConnection(screen, {
+    instanceKey,
+    mode: "tile",
+    viewId,
+    enabled,
+    viewOnly: true,
+  });
+
+  return (
+    <div className="relative size-full bg-slate-950" data-testid="vnc-tile">
+      <div ref={screen} className="size-full" data-testid="vnc-screen" />
+      {state.phase !== "connected" && (
+        <div className="absolute inset-x-0 bottom-0 bg-slate-900/80 px-2 py-1 text-slate-200">
+          <ConnectionStatus state={state} compact />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function FullViewer({ instanceKey, viewId, enabled = true }: VncViewerProps) {
+  const container = useRef<HTMLDivElement>(null);
+  const screen = useRef<HTMLDivElement>(null);
+  const session = useVncSession(instanceKey);
+  const inControl = session?.controller?.viewId === viewId;
+  const { state, client, reconnectNow } = useRfbConnection(screen, {
+    instanceKey,
+    mode: "full",
+    viewId,
+    enabled,
+    viewOnly: !inControl,
+  });
+  const fullscreen = useFullscreen(container);
+  const connected = state.phase === "connected";
+
+  return (
+    <div
+      ref={container}
+      data-testid="vnc-viewer"
+      data-control={inControl ? "control" : "view-only"}
+      className={`flex flex-col overflow-hidden bg-slate-950 text-slate-200 ${
+        fullscreen.active ? "h-screen w-screen" : "rounded-md border border-slate-800"
+      }`}
+    >
+      <div className="flex flex-wrap items-center gap-x-4 gap-y-2 border-b border-slate-800 bg-slate-900 px-3 py-2">
+        <ConnectionStatus state={state} onReconnect={reconnectNow} />
+        <span className="text-xs text-slate-400" data-testid="vnc-viewer-count">
+          {viewerCountText(session?.viewers.length ?? 0)}
+        </span>
+        <div className="ml-auto flex items-center gap-2">
+          <ToolbarButton
+            onClick={() => downloadScreenshot(client, instanceKey.name)}
+            disabled={!connected}
+            title={connected ? "Download the screen as a PNG" : "Available once connected"}
+          >
+            Screenshot
+          </ToolbarButton>
+          {fullscreen.supported && (
+            <ToolbarButton onClick={() => void fullscreen.toggle()}>
+              {fullscreen.active ? "Exit full screen" : "Full screen"}
+            </ToolbarButton>
+          )}
+        </div>
+      </div>
+
+      <ControlBar
+        instanceKey={instanceKey}
+        viewId={viewId}
+        session={session}
+        connectionState={state}
+        client={client}
+      />
+
+      <div
+        ref={screen}
+        data-testid="vnc-screen"
+        className={
+          fullscreen.active
+            ? "min-h-0 flex-1"
+            : "aspect-[16/10] max-h-[calc(100vh-12rem)] w-full"
+        }
+      />
+
+      {inControl && connected && <ClipboardForm client={client} />}
+    </div>
+  );
+}
+
+function viewerCountText(count: number): string {
+  if (count === 0) return "No viewers registered yet";
+  return count === 1 ? "1 viewer" : `${count} viewers`;
+}
+
+/** Saves the current screen as "<instance>-<UTC time>Z.png". */
+function downloadScreenshot(client: RefObject<RFB | null>, instanceName: string) {
+  const rfb = client.current;
+  if (!rfb) return;
+  const fileName = screenshotFileName(instanceName, new Date());
+  rfb.toBlob((blob) => {
+    if (!blob) return;
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = fileName;
+    link.click();
+    // The download reads the object URL after click() returns.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }, "image/png");
+}

@@ -1,0 +1,163 @@
+import { execFile } from "node:child_process";
+import { expect, type Locator, type Page } from "@playwright/test";
+import { lxc } from "./session";
+
+/** The demo page's block: #1e88e5 at x 0-399, y 0-299 of the sandbox's 1440x900 screen. */
+export const demoBlue = { r: 0x1e, g: 0x88, b: 0xe5 };
+
+const DEMO_PAGE_URL = "http://127.0.0.1:8080/";
+
+// Tight encoding may send the block as JPEG at low quality levels, which
+// moves each channel by a few steps.
+const CHANNEL_TOLERANCE = 12;
+
+export interface ScreenPixel {
+  r: number;
+  g: number;
+  b: number;
+}
+
+/**
+ * Reads pixels from the noVNC canvas inside `viewer`, in the sandbox's screen
+ * coordinates (the canvas is the remote size; CSS scales it). Returns null
+ * while there is no canvas with a framebuffer.
+ */
+export async function readScreenPixels(
+  viewer: Locator,
+  points: Array<[number, number]>,
+): Promise<ScreenPixel[] | null> {
+  return viewer.evaluate((element, coordinates) => {
+    const canvas = element.querySelector("canvas");
+    if (!canvas || canvas.width < 400 || canvas.height < 300) return null;
+    const context = canvas.getContext("2d");
+    if (!context) return null;
+    return coordinates.map(([x, y]) => {
+      const [r = 0, g = 0, b = 0] = context.getImageData(x, y, 1, 1).data;
+      return { r, g, b };
+    });
+  }, points);
+}
+
+export function isDemoBlue(pixel: ScreenPixel | undefined): boolean {
+  if (!pixel) return false;
+  return (
+    Math.abs(pixel.r - demoBlue.r) <= CHANNEL_TOLERANCE &&
+    Math.abs(pixel.g - demoBlue.g) <= CHANNEL_TOLERANCE &&
+    Math.abs(pixel.b - demoBlue.b) <= CHANNEL_TOLERANCE
+  );
+}
+
+/**
+ * Waits until the viewer's canvas shows the demo block: blue inside it and
+ * not blue just outside it.
+ */
+export async function expectDemoBlock(viewer: Locator, timeout = 30_000) {
+  const inside: Array<[number, number]> = [
+    [2, 2],
+    [200, 150],
+    [397, 297],
+  ];
+  const outside: Array<[number, number]> = [
+    [420, 150],
+    [200, 330],
+  ];
+
+  await expect
+    .poll(
+      async () => {
+        const pixels = await readScreenPixels(viewer, [...inside, ...outside]);
+        if (!pixels) return "no canvas yet";
+        const insideBlue = pixels.slice(0, inside.length).map(isDemoBlue);
+        const outsideBlue = pixels.slice(inside.length).map(isDemoBlue);
+        return { insideBlue, outsideBlue };
+      },
+      { timeout, message: "the demo block on the viewer's canvas" },
+    )
+    .toEqual({ insideBlue: [true, true, true], outsideBlue: [false, false] });
+}
+
+/** Waits until the viewer reports a completed VNC handshake. */
+export async function expectConnected(viewer: Locator, timeout = 30_000) {
+  await expect(viewer.getByTestId("vnc-connection")).toHaveAttribute(
+    "data-phase",
+    "connected",
+    { timeout },
+  );
+}
+
+/**
+ * Records every connection phase the page's first viewer passes through in
+ * window.vncPhases, so a test can see a reconnect that takes less than a
+ * polling interval.
+ */
+export async function recordConnectionPhases(page: Page) {
+  await page.evaluate(() => {
+    const status = document.querySelector('[data-testid="vnc-connection"]');
+    const phases: string[] = [status?.getAttribute("data-phase") ?? "missing"];
+    (window as unknown as { vncPhases: string[] }).vncPhases = phases;
+    new MutationObserver(() => {
+      const current = document.querySelector('[data-testid="vnc-connection"]');
+      phases.push(current?.getAttribute("data-phase") ?? "missing");
+    }).observe(document.body, {
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["data-phase"],
+    });
+  });
+}
+
+export async function recordedPhases(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { vncPhases: string[] }).vncPhases);
+}
+
+/**
+ * Reads the demo page's title inside the sandbox through Chromium's DevTools
+ * endpoint, which listens on the container's loopback only.
+ */
+export async function readDemoPageTitle(instance: string): Promise<string | null> {
+  const { stdout } = await lxc(
+    "exec",
+    instance,
+    "--",
+    "busybox",
+    "wget",
+    "-qO-",
+    "http://127.0.0.1:9222/json/list",
+  );
+  const targets = JSON.parse(stdout) as Array<{ type: string; url: string; title: string }>;
+  const page = targets.find((target) => target.type === "page" && target.url === DEMO_PAGE_URL);
+  return page?.title ?? null;
+}
+
+/** Returns `length` random lower-case letters, which Xvnc sends without Shift. */
+export function randomLetters(length: number): string {
+  const letters = "abcdefghijklmnopqrstuvwxyz";
+  let text = "";
+  for (let index = 0; index < length; index += 1) {
+    text += letters[Math.floor(Math.random() * letters.length)];
+  }
+  return text;
+}
+
+/**
+ * Runs `lxc init` or `lxc launch` against the end-to-end daemon with stdin
+ * closed: both read instance config as YAML from a stdin that is not a
+ * terminal, and wait for its end.
+ */
+export function createInstance(
+  command: "init" | "launch",
+  name: string,
+  image = "sandbox-browser",
+): Promise<void> {
+  const lxdDir = process.env.E2E_LXD_DIR;
+  if (!lxdDir) throw new Error("E2E_LXD_DIR is unset; the global setup did not run");
+  const args = [command, image, name, "--profile", "default", "--profile", "sandbox"];
+
+  return new Promise((resolve, reject) => {
+    const child = execFile("lxc", args, { env: { ...process.env, LXD_DIR: lxdDir } }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`lxc ${args.join(" ")} failed: ${stderr || error.message}`));
+      else resolve();
+    });
+    child.stdin?.end();
+  });
+}

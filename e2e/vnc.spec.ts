@@ -1,0 +1,226 @@
+import { expect, test, type Page } from "@playwright/test";
+import { instanceStatus, lxc } from "./support/session";
+import {
+  createInstance,
+  expectConnected,
+  expectDemoBlock,
+  randomLetters,
+  readDemoPageTitle,
+  recordConnectionPhases,
+  recordedPhases,
+} from "./support/vnc";
+
+const demo = "demo-browser";
+const demoPath = `/instances/e2e/default/${demo}`;
+
+// Chromium in the sandbox needs a few seconds after boot to paint the page.
+const SANDBOX_READY_MS = 90_000;
+
+async function waitForDemoPage(instance: string) {
+  await expect
+    .poll(async () => readDemoPageTitle(instance).catch(() => null), {
+      timeout: SANDBOX_READY_MS,
+      message: `the demo page in ${instance}'s Chromium`,
+    })
+    .not.toBeNull();
+}
+
+async function ensureDemoRunning() {
+  if ((await instanceStatus(demo)) !== "RUNNING") await lxc("start", demo);
+  await waitForDemoPage(demo);
+}
+
+async function openDemoViewer(page: Page) {
+  await page.goto(demoPath);
+  const viewer = page.getByTestId("vnc-viewer");
+  await expectConnected(viewer);
+  return viewer;
+}
+
+test.describe("live view", () => {
+  test.beforeEach(async () => {
+    await ensureDemoRunning();
+  });
+
+  test("shows the sandbox's screen", async ({ page }) => {
+    const viewer = await openDemoViewer(page);
+
+    await expectDemoBlock(viewer);
+    await expect(viewer).toHaveAttribute("data-control", "view-only");
+    await expect(viewer.getByTestId("vnc-controller")).toHaveText("Nobody has control");
+    await page.screenshot({ path: "test-results/vnc-instance.png", fullPage: true });
+  });
+
+  test("serves two viewers at once", async ({ page, context }) => {
+    const second = await context.newPage();
+    const firstViewer = await openDemoViewer(page);
+    const secondViewer = await openDemoViewer(second);
+
+    await expectDemoBlock(firstViewer);
+    await expectDemoBlock(secondViewer);
+    await expect(firstViewer.getByTestId("vnc-viewer-count")).toHaveText("2 viewers");
+    await expect(secondViewer.getByTestId("vnc-viewer-count")).toHaveText("2 viewers");
+
+    await second.close();
+    await expect(firstViewer.getByTestId("vnc-viewer-count")).toHaveText("1 viewer");
+    await expectConnected(firstViewer);
+  });
+
+  test("reconnects after socat dies", async ({ page }) => {
+    const viewer = await openDemoViewer(page);
+    await expectDemoBlock(viewer);
+    await recordConnectionPhases(page);
+
+    await lxc("exec", demo, "--", "pkill", "-x", "socat");
+
+    await expect.poll(() => recordedPhases(page)).toContain("reconnecting");
+    await expectConnected(viewer);
+    await expectDemoBlock(viewer);
+    const phases = await recordedPhases(page);
+    expect(phases.indexOf("connecting")).toBeGreaterThan(phases.indexOf("reconnecting"));
+  });
+
+  test("sends keys only under control", async ({ page }) => {
+    const viewer = await openDemoViewer(page);
+    await expectDemoBlock(viewer);
+    const before = (await readDemoPageTitle(demo)) ?? "";
+    const prefix = before.startsWith("keys:") ? before : "keys:";
+
+    // View-only: a click and keys stay in the browser.
+    await viewer.getByTestId("vnc-screen").click();
+    await page.keyboard.type("qx");
+
+    await viewer.getByRole("button", { name: "Take control" }).click();
+    await expect(viewer.getByTestId("vnc-controller")).toHaveText(/You have control in this view/);
+    await expect(viewer).toHaveAttribute("data-control", "control");
+    await expect(viewer.getByText("Sandbox clipboard")).toBeVisible();
+    const typed = randomLetters(8);
+    await page.keyboard.type(typed);
+
+    await expect
+      .poll(() => readDemoPageTitle(demo), { message: "the demo page's title" })
+      .toBe(prefix + typed);
+    await page.screenshot({ path: "test-results/vnc-control.png", fullPage: true });
+
+    await viewer.getByRole("button", { name: "Release control" }).click();
+    await expect(viewer.getByTestId("vnc-controller")).toHaveText("Nobody has control");
+    await expect(viewer).toHaveAttribute("data-control", "view-only");
+    await page.keyboard.type("zz");
+    // Keys that slipped through would show within a second; none may.
+    await page.waitForTimeout(1_000);
+    expect(await readDemoPageTitle(demo)).toBe(prefix + typed);
+
+    // Leaving the page closes the view, which the audit log records.
+    await page.goto("/audit");
+    const rows = page.getByTestId("audit-row").filter({ hasText: demo });
+    for (const action of ["vnc.view.open", "vnc.control.take", "vnc.control.release"]) {
+      await expect(rows.filter({ hasText: action }).first()).toBeVisible();
+    }
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return rows.filter({ hasText: "vnc.view.close" }).count();
+      })
+      .toBeGreaterThan(0);
+    await page.screenshot({ path: "test-results/vnc-audit.png", fullPage: true });
+  });
+
+  test("confirms before taking over", async ({ page, context }) => {
+    const firstViewer = await openDemoViewer(page);
+    await firstViewer.getByRole("button", { name: "Take control" }).click();
+    await expect(firstViewer).toHaveAttribute("data-control", "control");
+
+    const second = await context.newPage();
+    const secondViewer = await openDemoViewer(second);
+    await expect(secondViewer.getByTestId("vnc-controller")).toHaveText(
+      /You have control in another view/,
+    );
+
+    await secondViewer.getByRole("button", { name: "Take control" }).click();
+    const dialog = second.getByTestId("vnc-take-over-dialog");
+    await expect(dialog).toBeVisible();
+    await expect(dialog).toContainText("You have had control in another view since");
+    await second.screenshot({ path: "test-results/vnc-take-over.png" });
+    await dialog.getByRole("button", { name: "Take control" }).click();
+
+    await expect(secondViewer).toHaveAttribute("data-control", "control");
+    await expect(firstViewer).toHaveAttribute("data-control", "view-only");
+    await expect(firstViewer.getByTestId("vnc-control-notice")).toHaveText(
+      /You, in another view, took control\. This view is view-only again\./,
+    );
+
+    await secondViewer.getByRole("button", { name: "Release control" }).click();
+    await expect(secondViewer).toHaveAttribute("data-control", "view-only");
+    await second.close();
+  });
+});
+
+test.describe("sessions wall", () => {
+  test.beforeEach(async () => {
+    await ensureDemoRunning();
+  });
+
+  test("shows a live tile per running browser sandbox", async ({ page }) => {
+    test.setTimeout(240_000);
+    const extras = [`e2e-wall-${randomLetters(6)}`, `e2e-wall-${randomLetters(6)}`];
+    try {
+      for (const name of extras) {
+        await createInstance("launch", name);
+      }
+      for (const name of extras) await waitForDemoPage(name);
+
+      await page.goto("/sessions");
+      await expect(page.getByRole("link", { name: "Sessions" })).toHaveAttribute("aria-current", "page");
+      for (const name of [demo, ...extras]) {
+        const tile = page.getByTestId(`session-tile-e2e-default-${name}`);
+        await expect(tile).toBeVisible();
+        await expect(tile).toContainText(/e2e · up \d+ (s|min)/);
+        await expect(tile.getByTestId("session-controller")).toHaveText("View-only");
+        await expectDemoBlock(tile, 60_000);
+      }
+      await page.screenshot({ path: "test-results/sessions-wall.png", fullPage: true });
+
+      await page.getByRole("link", { name: `Open the live view of ${demo}` }).click();
+      await expect(page).toHaveURL(new RegExp(`${demoPath}$`));
+      await expectConnected(page.getByTestId("vnc-viewer"));
+    } finally {
+      await lxc("delete", "--force", ...extras).catch(() => undefined);
+    }
+  });
+});
+
+test.describe("no live view", () => {
+  test("explains another sandbox kind", async ({ page }) => {
+    const name = `e2e-python-${randomLetters(6)}`;
+    await createInstance("init", name);
+    try {
+      await lxc("config", "set", name, "image.sandbox_kind", "python");
+      await page.goto(`/instances/e2e/default/${name}`);
+      const panel = page.getByTestId("no-live-view");
+      await expect(panel).toContainText("No live view: this is a python sandbox");
+      await expect(page.getByTestId("vnc-viewer")).toHaveCount(0);
+    } finally {
+      await lxc("delete", "--force", name);
+    }
+  });
+
+  test("explains a stopped sandbox and empties the wall", async ({ page }) => {
+    test.setTimeout(180_000);
+    await ensureDemoRunning();
+    await openDemoViewer(page);
+
+    await lxc("stop", demo, "--force");
+    const panel = page.getByTestId("no-live-view");
+    await expect(panel).toContainText("No live view: the instance is stopped");
+    await expect(panel).toContainText("Start it with the Start button above");
+    await expect(page.getByTestId("vnc-viewer")).toHaveCount(0);
+    await page.screenshot({ path: "test-results/vnc-no-view.png", fullPage: true });
+
+    await page.goto("/sessions");
+    await expect(page.getByTestId("sessions-empty")).toBeVisible();
+    await page.screenshot({ path: "test-results/sessions-empty.png", fullPage: true });
+
+    await lxc("start", demo);
+    await expect(page.getByTestId(`session-tile-e2e-default-${demo}`)).toBeVisible({ timeout: 30_000 });
+  });
+});
