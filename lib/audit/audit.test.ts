@@ -378,6 +378,33 @@ describe("listAuditEvents", () => {
     expect(third.map((row) => row.params?.i)).toEqual([0]);
   });
 
+  it("pages back to newer rows", async () => {
+    for (let i = 0; i < 5; i++) {
+      await recordAuditEvent(db, {
+        ...target,
+        result: "success",
+        params: { i },
+      });
+    }
+    const oldest = await listAuditEvents(db, {
+      limit: 2,
+      beforeId: (await listAuditEvents(db, { limit: 3 })).at(-1)!.id,
+    });
+
+    const newer = await listAuditEvents(db, {
+      limit: 2,
+      afterId: oldest[0]!.id,
+    });
+    const newest = await listAuditEvents(db, {
+      limit: 2,
+      afterId: newer[0]!.id,
+    });
+
+    expect(oldest.map((row) => row.params?.i)).toEqual([1, 0]);
+    expect(newer.map((row) => row.params?.i)).toEqual([3, 2]);
+    expect(newest.map((row) => row.params?.i)).toEqual([4]);
+  });
+
   it("filters by instance", async () => {
     await recordAuditEvent(db, { ...target, result: "success" });
     await recordAuditEvent(db, {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, sql, type SQL } from "drizzle-orm";
 import { queryRows, type Db } from "@/lib/db/client";
 import {
   auditEvents,
@@ -156,14 +156,17 @@ export async function recordAuditEvent(
 
 /**
  * Lists audit rows newest first, at most `limit` (capped at 500). For the
- * next page pass the last row's id as `beforeId`. Optional host, project and
- * instance filters narrow the list.
+ * next older page pass the last row's id as `beforeId`. For the next newer
+ * page pass the first row's id as `afterId`: the rows just above it are
+ * returned, still newest first. Optional host, project and instance filters
+ * narrow the list.
  */
 export async function listAuditEvents(
   db: Db,
   params: {
     limit: number;
     beforeId?: number;
+    afterId?: number;
     host?: string;
     project?: string;
     instance?: string;
@@ -175,6 +178,9 @@ export async function listAuditEvents(
   if (params.beforeId !== undefined) {
     conditions.push(lt(auditEvents.id, params.beforeId));
   }
+  if (params.afterId !== undefined) {
+    conditions.push(gt(auditEvents.id, params.afterId));
+  }
   if (params.host !== undefined) {
     conditions.push(eq(auditEvents.host, params.host));
   }
@@ -185,12 +191,15 @@ export async function listAuditEvents(
     conditions.push(eq(auditEvents.instance, params.instance));
   }
 
-  return db
+  // Walking up from afterId takes the rows nearest to it, oldest first.
+  const ascending = params.afterId !== undefined;
+  const rows = await db
     .select()
     .from(auditEvents)
     .where(and(...conditions))
-    .orderBy(desc(auditEvents.id))
+    .orderBy(ascending ? asc(auditEvents.id) : desc(auditEvents.id))
     .limit(limit);
+  return ascending ? rows.reverse() : rows;
 }
 
 /**
