@@ -2,12 +2,14 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import type { ConsoleUser } from "@/lib/auth/permissions";
+import { userCan, type ConsoleUser, type Permission } from "@/lib/auth/permissions";
 import { SignOutButton } from "@/components/sign-out-button";
 import { useStreamState } from "@/components/fleet-events";
 
-const links = [
+// A link with a permission shows only to users who have it.
+const links: { href: string; label: string; permission?: Permission }[] = [
   { href: "/instances", label: "Instances" },
+  { href: "/sessions", label: "Sessions", permission: "session:view" },
   { href: "/audit", label: "Audit log" },
 ];
 
@@ -31,7 +33,7 @@ export function AppHeader({ user }: { user: ConsoleUser }) {
           Sandbox Console
         </Link>
         <nav aria-label="Main" className="flex gap-1">
-          {links.map((link) => {
+          {links.filter((link) => !link.permission || userCan(user, link.permission)).map((link) => {
             const active = pathname.startsWith(link.href);
             return (
               <Link

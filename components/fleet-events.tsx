@@ -5,6 +5,8 @@ import { createContext, useContext, useEffect, useState } from "react";
 import type { FleetEvent, HostStatus } from "@/lib/hosts/watcher";
 import type { InstanceSummary } from "@/lib/instances/types";
 import { queryKeys } from "@/lib/query-keys";
+import { applyVncSessionUpdate } from "@/lib/vnc/session-list";
+import type { VncSessionState } from "@/lib/vnc/types";
 
 export interface FleetSnapshot {
   hosts: HostStatus[];
@@ -68,6 +70,27 @@ function handleEvent(queryClient: QueryClient, event: FleetEvent) {
   }
 }
 
+/** Sent whenever a sandbox's viewers or its controller change. */
+interface VncSessionEvent {
+  type: "vnc-session";
+  session: VncSessionState;
+}
+
+function handleVncSessionEvent(queryClient: QueryClient, event: VncSessionEvent) {
+  const key = queryKeys.vncSessions();
+
+  // A fetch under way may have read the state before this change, so it
+  // starts again rather than overwrite the patch.
+  if (queryClient.getQueryState(key)?.fetchStatus === "fetching") {
+    void queryClient.invalidateQueries({ queryKey: key });
+    return;
+  }
+  // An unloaded list stays unloaded: its first fetch returns the current state.
+  queryClient.setQueryData<VncSessionState[]>(key, (current) =>
+    current ? applyVncSessionUpdate(current, event.session) : current,
+  );
+}
+
 const eventNames: FleetEvent["type"][] = [
   "host",
   "host-instances",
@@ -102,6 +125,18 @@ export function FleetEvents({ children }: { children: React.ReactNode }) {
         handleEvent(queryClient, event);
       });
     }
+    // Users who may watch sessions get the whole list after each snapshot,
+    // which replaces changes missed while the stream was down.
+    source.addEventListener("vnc-sessions", (message) => {
+      const body = JSON.parse((message as MessageEvent<string>).data) as {
+        sessions: VncSessionState[];
+      };
+      queryClient.setQueryData(queryKeys.vncSessions(), body.sessions);
+    });
+    source.addEventListener("vnc-session", (message) => {
+      const event = JSON.parse((message as MessageEvent<string>).data) as VncSessionEvent;
+      handleVncSessionEvent(queryClient, event);
+    });
 
     return () => source.close();
   }, [queryClient]);

@@ -7,4 +7,6 @@ export const queryKeys = {
     ["instance", key.host, key.project, key.name] as const,
   instanceUsage: (keys: string[]) => ["instance-usage", ...keys] as const,
   audit: () => ["audit"] as const,
+  /** Viewers and controller of each watched sandbox, from /api/sessions. */
+  vncSessions: () => ["vnc-sessions"] as const,
 };

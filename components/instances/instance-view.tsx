@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { StatusBadge } from "@/components/status-badge";
 import { InstanceActions } from "@/components/instances/instance-actions";
+import { LiveView } from "@/components/vnc/live-view";
 import type { InstanceDetail, InstanceKey } from "@/lib/instances/types";
 import { formatAge, formatBytes, formatCpuTime, formatTime } from "@/lib/format";
 import { queryKeys } from "@/lib/query-keys";
@@ -68,6 +69,10 @@ export function InstanceView({
         <div role="alert" className="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-red-800">
           {error}
         </div>
+      )}
+
+      {detail && (
+        <LiveView instanceKey={instanceKey} summary={detail.summary} canOperate={canOperate} />
       )}
 
       {detail && <DetailSections detail={detail} />}
