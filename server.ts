@@ -36,7 +36,12 @@ function parseOptions(): { dev: boolean; hostname: string; port: number } {
 
 async function main(): Promise<void> {
   const { dev, hostname, port } = parseOptions();
-  const app = next({ dev, hostname, port, dir: process.cwd() });
+  // On its first request Next adds its own "upgrade" listener to the server
+  // named here, and that listener takes every upgrade, the VNC route's
+  // included. It gets a server that never listens, and the real server
+  // below passes Next only the upgrades that are not VNC views.
+  const decoyServer = createServer();
+  const app = next({ dev, hostname, port, dir: process.cwd(), httpServer: decoyServer });
   await app.prepare();
   const handleRequest = app.getRequestHandler();
   const handleNextUpgrade = app.getUpgradeHandler();
