@@ -98,6 +98,8 @@ export interface VncBridge {
    * Turns input off (true) or on (false). The change applies from the next
    * client message: a message already under way keeps the state it started
    * with to its end, so the server never receives a partial message.
+   * NOTE: in tile mode, input that the throttle already holds still reaches
+   * the server when it is released, up to 500 ms after the switch.
    */
   setViewOnly(viewOnly: boolean): void;
   readonly viewOnly: boolean;
