@@ -9,6 +9,7 @@ import {
   pgTable,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 import { roles } from "../auth/permissions";
@@ -175,3 +176,88 @@ export const auditEvents = pgTable(
 
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type NewAuditEvent = typeof auditEvents.$inferInsert;
+
+/**
+ * LXD servers an admin added in the console, next to those of the hosts
+ * file. The console made the client key pair for each one and pinned the
+ * server certificate it saw when the trust token was accepted. The client
+ * key stays on the server: no route, page or log line may include it.
+ */
+export const lxdHosts = pgTable("lxd_hosts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** https://ADDRESS:PORT of the LXD API. */
+  url: text("url").notNull(),
+  serverCertificate: text("server_certificate").notNull(),
+  /** SHA-256 of the server certificate's DER form, lowercase hex. */
+  serverFingerprint: text("server_fingerprint").notNull(),
+  clientCertificate: text("client_certificate").notNull(),
+  clientKey: text("client_key").notNull(),
+  addedBy: text("added_by"),
+  createdAt: createdAt(),
+});
+
+export type LxdHostRow = typeof lxdHosts.$inferSelect;
+
+export const operationStatuses = [
+  "running",
+  "success",
+  "failure",
+  "cancelled",
+] as const;
+
+/**
+ * LXD operations the console started or saw, kept after LXD forgets them
+ * (LXD drops finished operations after a few seconds).
+ */
+export const operationHistory = pgTable(
+  "operation_history",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    host: text("host").notNull(),
+    lxdOperationId: text("lxd_operation_id").notNull(),
+    /** Dotted resource.verb of the console action, e.g. "instance.migrate". */
+    action: text("action"),
+    description: text("description").notNull(),
+    project: text("project"),
+    instance: text("instance"),
+    status: text("status", { enum: operationStatuses }).notNull(),
+    /** Last progress text from the operation metadata. */
+    progress: text("progress"),
+    error: text("error"),
+    actor: text("actor"),
+    correlationId: uuid("correlation_id"),
+    mayCancel: boolean("may_cancel").notNull().default(false),
+    startedAt: timestamp("started_at", { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, precision: 3 }),
+  },
+  (table) => [
+    uniqueIndex("operation_history_host_operation_idx").on(
+      table.host,
+      table.lxdOperationId,
+    ),
+    index("operation_history_started_at_idx").on(table.startedAt),
+    check(
+      "operation_history_status_check",
+      sql`${table.status} in ('running', 'success', 'failure', 'cancelled')`,
+    ),
+  ],
+);
+
+export type OperationRecord = typeof operationHistory.$inferSelect;
+
+/**
+ * Named sets of resource limits (small, medium, large, and any an admin
+ * adds), as LXD config keys and values such as {"limits.cpu": "2"}.
+ */
+export const limitPresets = pgTable("limit_presets", {
+  name: text("name").primaryKey(),
+  description: text("description").notNull().default(""),
+  limits: jsonb("limits").$type<Record<string, string>>().notNull(),
+  updatedBy: text("updated_by"),
+  updatedAt: updatedAt(),
+});
+
+export type LimitPreset = typeof limitPresets.$inferSelect;
