@@ -1,6 +1,8 @@
+import { readFile } from "node:fs/promises";
 import { expect, test, type Page } from "@playwright/test";
 import { instanceStatus, lxc } from "./support/session";
 import {
+  clickScreenAt,
   createInstance,
   expectConnected,
   expectDemoBlock,
@@ -8,6 +10,7 @@ import {
   readDemoPageTitle,
   recordConnectionPhases,
   recordedPhases,
+  withSandboxDemoPage,
 } from "./support/vnc";
 
 const demo = "demo-browser";
@@ -49,6 +52,40 @@ test.describe("live view", () => {
     await expect(viewer).toHaveAttribute("data-control", "view-only");
     await expect(viewer.getByTestId("vnc-controller")).toHaveText("Nobody has control");
     await page.screenshot({ path: "test-results/vnc-instance.png", fullPage: true });
+  });
+
+  test("downloads a screenshot", async ({ page }) => {
+    const viewer = await openDemoViewer(page);
+    await expectDemoBlock(viewer);
+
+    const download = page.waitForEvent("download");
+    await viewer.getByRole("button", { name: "Screenshot" }).click();
+    const file = await download;
+
+    expect(file.suggestedFilename()).toMatch(
+      /^demo-browser-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.png$/,
+    );
+    const png = await readFile(await file.path());
+    expect(png.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+    // IHDR starts at byte 16 with the width and height, big-endian.
+    expect(png.readUInt32BE(16)).toBe(1440);
+    expect(png.readUInt32BE(20)).toBe(900);
+  });
+
+  test("toggles full screen", async ({ page }) => {
+    const viewer = await openDemoViewer(page);
+
+    await viewer.getByRole("button", { name: "Full screen" }).click();
+    await expect(viewer.getByRole("button", { name: "Exit full screen" })).toBeVisible();
+    expect(
+      await page.evaluate(() => document.fullscreenElement?.getAttribute("data-testid")),
+    ).toBe("vnc-viewer");
+    await expectDemoBlock(viewer);
+    await page.screenshot({ path: "test-results/vnc-fullscreen.png" });
+
+    await viewer.getByRole("button", { name: "Exit full screen" }).click();
+    await expect(viewer.getByRole("button", { name: "Full screen" })).toBeVisible();
+    expect(await page.evaluate(() => document.fullscreenElement)).toBeNull();
   });
 
   test("serves two viewers at once", async ({ page, context }) => {
@@ -125,6 +162,29 @@ test.describe("live view", () => {
     await page.screenshot({ path: "test-results/vnc-audit.png", fullPage: true });
   });
 
+  test("pastes the clipboard into the sandbox", async ({ page }) => {
+    const viewer = await openDemoViewer(page);
+    await expectDemoBlock(viewer);
+    await viewer.getByRole("button", { name: "Take control" }).click();
+    await expect(viewer).toHaveAttribute("data-control", "control");
+
+    const text = `clip ${randomLetters(10)}`;
+    await viewer.getByLabel("Sandbox clipboard").fill(text);
+    await viewer.getByRole("button", { name: "Send", exact: true }).click();
+    await expect(viewer.getByText(`Sent ${text.length} characters`)).toBeVisible();
+
+    // The demo page's text box spans x 440-1060 and y about 135-185.
+    await clickScreenAt(viewer, 700, 160);
+    await page.keyboard.press("Control+a");
+    await page.keyboard.press("Control+v");
+
+    await withSandboxDemoPage(demo, async (sandboxPage) => {
+      await expect.poll(() => sandboxPage.inputValue("#probe")).toBe(text);
+    });
+    await viewer.getByRole("button", { name: "Release control" }).click();
+    await expect(viewer).toHaveAttribute("data-control", "view-only");
+  });
+
   test("confirms before taking over", async ({ page, context }) => {
     const firstViewer = await openDemoViewer(page);
     await firstViewer.getByRole("button", { name: "Take control" }).click();
@@ -180,6 +240,15 @@ test.describe("sessions wall", () => {
       }
       await page.screenshot({ path: "test-results/sessions-wall.png", fullPage: true });
 
+      // In one narrow column only the first tiles are near the viewport, and
+      // the last one disconnects until it is scrolled into view.
+      await page.setViewportSize({ width: 360, height: 300 });
+      const last = page.getByTestId(`session-tile-e2e-default-${[demo, ...extras].sort().at(-1)}`);
+      await expect(last.getByTestId("vnc-connection")).toHaveAttribute("data-phase", "idle");
+      await last.scrollIntoViewIfNeeded();
+      await expectDemoBlock(last);
+      await page.setViewportSize({ width: 1440, height: 900 });
+
       await page.getByRole("link", { name: `Open the live view of ${demo}` }).click();
       await expect(page).toHaveURL(new RegExp(`${demoPath}$`));
       await expectConnected(page.getByTestId("vnc-viewer"));
@@ -199,6 +268,7 @@ test.describe("no live view", () => {
       const panel = page.getByTestId("no-live-view");
       await expect(panel).toContainText("No live view: this is a python sandbox");
       await expect(page.getByTestId("vnc-viewer")).toHaveCount(0);
+      await page.screenshot({ path: "test-results/vnc-no-view-kind.png" });
     } finally {
       await lxc("delete", "--force", name);
     }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { expect, type Locator, type Page } from "@playwright/test";
+import { chromium, expect, type Locator, type Page } from "@playwright/test";
 import { lxc } from "./session";
 
 /** The demo page's block: #1e88e5 at x 0-399, y 0-299 of the sandbox's 1440x900 screen. */
@@ -160,4 +160,62 @@ export function createInstance(
     });
     child.stdin?.end();
   });
+}
+
+// Host loopback port of the temporary proxy to a sandbox's DevTools endpoint.
+const DEVTOOLS_PROXY_PORT = 19_222;
+const DEVTOOLS_PROXY_DEVICE = "e2e-devtools";
+
+/**
+ * Connects Playwright to the Chromium inside `instance` and runs `run` with
+ * its demo page. A temporary LXD proxy device publishes the container's
+ * DevTools endpoint on the host's loopback for the duration of the call.
+ */
+export async function withSandboxDemoPage<T>(
+  instance: string,
+  run: (page: Page) => Promise<T>,
+): Promise<T> {
+  await lxc(
+    "config",
+    "device",
+    "add",
+    instance,
+    DEVTOOLS_PROXY_DEVICE,
+    "proxy",
+    `listen=tcp:127.0.0.1:${DEVTOOLS_PROXY_PORT}`,
+    "connect=tcp:127.0.0.1:9222",
+    "bind=host",
+  );
+  try {
+    const browser = await chromium.connectOverCDP(`http://127.0.0.1:${DEVTOOLS_PROXY_PORT}`);
+    try {
+      const pages = browser.contexts().flatMap((context) => context.pages());
+      const page = pages.find((candidate) => candidate.url() === DEMO_PAGE_URL);
+      if (!page) throw new Error(`No page at ${DEMO_PAGE_URL} in ${instance}'s Chromium`);
+      return await run(page);
+    } finally {
+      // For a browser reached over CDP this disconnects and leaves it running.
+      await browser.close();
+    }
+  } finally {
+    await lxc("config", "device", "remove", instance, DEVTOOLS_PROXY_DEVICE);
+  }
+}
+
+/**
+ * Clicks the viewer's canvas at (x, y) of the sandbox's screen, converting
+ * to the page coordinates of the scaled canvas.
+ */
+export async function clickScreenAt(viewer: Locator, x: number, y: number) {
+  const canvas = viewer.locator("canvas");
+  const box = await canvas.boundingBox();
+  const size = await canvas.evaluate((element: HTMLCanvasElement) => ({
+    width: element.width,
+    height: element.height,
+  }));
+  if (!box) throw new Error("The viewer's canvas is not visible");
+  await canvas.page().mouse.click(
+    box.x + (x * box.width) / size.width,
+    box.y + (y * box.height) / size.height,
+  );
 }
