@@ -47,6 +47,7 @@ const adminPluginRoles = {
 const disabledPaths = [
   "/sign-up/email",
   "/update-user",
+  "/change-password",
   "/change-email",
   "/delete-user",
   "/admin/set-role",
