@@ -118,6 +118,7 @@ export const SCHEDULE_ALIASES = [
   "@annually",
   "@yearly",
   "@startup",
+  "@never",
 ];
 
 const CRON_FIELDS = [
@@ -212,11 +213,13 @@ export const checkExpiry: FormatCheck = (value) => {
 };
 
 /**
- * A snapshot name as LXD accepts it: not empty, and without the characters
- * that would break its URL (/ ? & +).
+ * A snapshot name as LXD 5.0.2 accepts it: not empty, without spaces and
+ * without / ? & or +. The console also rejects "." and "..", which LXD
+ * accepts but which would name another path in the snapshot's URL.
  */
 export const checkSnapshotName: FormatCheck = (value) => {
   if (value === "") return "it must not be empty";
+  if (/\s/.test(value)) return "it contains a space";
   const forbidden = ["/", "?", "&", "+"].find((char) => value.includes(char));
   if (forbidden !== undefined) return `it contains "${forbidden}"`;
   if (value === "." || value === "..") return "the name is reserved";

@@ -115,6 +115,14 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
     expect(outcome?.error).toContain("Invalid snapshot name");
   });
 
+  it("rejects a snapshot name with a space", async () => {
+    const error = await caught(
+      createInstanceSnapshot(db, { actor, key: key(), name: "two words" }),
+    );
+    expect((error as ConsoleError).code).toBe("invalid_input");
+    expect((error as ConsoleError).message).toContain("contains a space");
+  });
+
   it("reports a failed restore of a missing snapshot", async () => {
     const error = await caught(
       restoreInstanceSnapshot(db, { actor, key: key(), name: "never-made" }),

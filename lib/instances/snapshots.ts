@@ -44,8 +44,8 @@ export type SnapshotConfigKey = (typeof SNAPSHOT_CONFIG_KEYS)[number];
 export const SNAPSHOT_CONFIG_FORMS: Record<SnapshotConfigKey, string> = {
   "snapshots.schedule":
     'a cron expression such as "0 3 * * *", or @hourly, @daily, @midnight, ' +
-    "@weekly, @monthly, @annually, @yearly or @startup; separate several " +
-    'with ", "',
+    "@weekly, @monthly, @annually, @yearly, @startup or @never; separate " +
+    'several with ", "',
   "snapshots.expiry":
     "amounts with units such as 1d, 2w or 3M 12H: M minutes, H hours, " +
     "d days, w weeks, m months, y years",
@@ -55,7 +55,7 @@ export const SNAPSHOT_CONFIG_FORMS: Record<SnapshotConfigKey, string> = {
 };
 
 export const SNAPSHOT_NAME_FORMS =
-  "any text that is not empty and has no / ? & or +";
+  'text without spaces, / ? & or +, other than "." and ".."';
 
 export const snapshotNameSchema = z.string().superRefine((value, context) => {
   const reason = checkSnapshotName(value);
