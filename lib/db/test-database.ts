@@ -33,9 +33,19 @@ export async function openTestDb(): Promise<Db> {
   return db;
 }
 
-/** Empties the audit and auth tables and restarts the audit id sequence. */
+/**
+ * Empties the audit and auth tables and restarts the audit id sequence.
+ * The limit presets go back to the three the migration seeds.
+ */
 export async function truncateTables(db: Db): Promise<void> {
   await db.execute(
     sql`truncate audit_events, verification, account, session, "user" restart identity`,
   );
+  await db.execute(sql`truncate limit_presets`);
+  await db.execute(sql`
+    insert into limit_presets (name, description, limits) values
+      ('small', '1 CPU, 1 GiB of memory', '{"limits.cpu": "1", "limits.memory": "1GiB", "limits.processes": "500"}'),
+      ('medium', '2 CPUs, 2 GiB of memory', '{"limits.cpu": "2", "limits.memory": "2GiB", "limits.processes": "1000"}'),
+      ('large', '4 CPUs, 4 GiB of memory', '{"limits.cpu": "4", "limits.memory": "4GiB", "limits.processes": "2000"}')
+  `);
 }
