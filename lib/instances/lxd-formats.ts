@@ -150,7 +150,8 @@ export const checkSchedule: FormatCheck = (value) => {
 
     const fields = trigger.split(" ");
     if (fields.length !== 5) {
-      return `"${trigger}" has ${fields.length} fields where a cron expression has 5`;
+      const count = `${fields.length} field${fields.length === 1 ? "" : "s"}`;
+      return `"${trigger}" is no alias and has ${count} where a cron expression has 5`;
     }
     for (const [index, field] of fields.entries()) {
       const spec = CRON_FIELDS[index];
