@@ -4,7 +4,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 
 import { LxdClient } from "@/lib/lxd";
-import { runLxc } from "@/test/harness/lxd-daemon";
 import {
   deleteInstances,
   integrationTitle,
@@ -13,7 +12,13 @@ import {
   requireDaemon,
   uniqueInstanceName,
 } from "@/test/harness/lxd-test-context";
-import { runCommandOrThrow } from "@/test/harness/run-command";
+import {
+  countSocat,
+  launchBrowserSandbox,
+  readDemoPageTitle,
+  RfbSocketClient,
+  waitFor,
+} from "@/test/harness/browser-sandbox";
 
 import { openVncBridge, type VncBridge } from "./bridge";
 import { CONTINUOUS_UPDATES_ENCODING } from "./rfb-tile-throttle";
@@ -23,10 +28,8 @@ import type { VncViewMode } from "./types";
 const SCREEN_WIDTH = 1440;
 const SCREEN_HEIGHT = 900;
 const DEMO_BLUE = 0x1e88e5;
-const DEMO_PAGE_URL = "http://127.0.0.1:8080/";
 
 const READ_TIMEOUT_MS = 10_000;
-const SANDBOX_READY_TIMEOUT_MS = 90_000;
 
 // RFB server message types.
 const FRAMEBUFFER_UPDATE = 0;
@@ -57,27 +60,10 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
 
   beforeAll(async () => {
     const daemon = requireDaemon();
-    const env = { ...process.env, LXD_DIR: daemon.lxdDir };
-    await runCommandOrThrow("scripts/build-image.sh", ["browser"], {
-      env,
-      timeoutMs: 600_000,
-    });
-    await runCommandOrThrow("scripts/sandbox-profile.sh", [], { env });
-    await lxc([
-      "launch",
-      "sandbox-browser",
-      name,
-      "--profile",
-      "default",
-      "--profile",
-      "sandbox",
-    ]);
-
+    await launchBrowserSandbox(name);
     client = new LxdClient({ kind: "unix", socketPath: daemon.socketPath });
     server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-    await waitFor("the demo page in Chromium", SANDBOX_READY_TIMEOUT_MS, () =>
-      readDemoPageTitle(name),
-    );
+    await new Promise((resolve) => server.once("listening", resolve));
   });
 
   afterEach(() => {
@@ -240,14 +226,14 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
     const { rfb, bridge } = await openViewer(false);
     await rfb.read(12);
     await rfb.completeHandshake();
-    expect(await socatRunning(name)).toBe(true);
+    expect(await countSocat(name)).toBeGreaterThan(0);
 
     rfb.socket.close();
     const summary = await bridge.ended;
 
     expect(summary.reason).toBe("client_closed");
     expect(summary.exitCode).toBe(0);
-    const stopped = await poll(5_000, async () => !(await socatRunning(name)));
+    const stopped = await poll(5_000, async () => (await countSocat(name)) === 0);
     expect(stopped, "socat still runs 5 s after the viewer closed").toBe(true);
   });
 
@@ -374,70 +360,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
 });
 
 /** Buffers what the VNC server sends and reads it in exact sizes. */
-class RfbTestClient {
-  private buffered: Buffer = Buffer.alloc(0);
-  private waiter: (() => void) | null = null;
-
-  constructor(readonly socket: WebSocket) {
-    socket.on("message", (data: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, data]);
-      this.waiter?.();
-    });
-    socket.on("close", () => this.waiter?.());
-  }
-
-  async read(length: number): Promise<Buffer> {
-    const deadline = Date.now() + READ_TIMEOUT_MS;
-    while (this.buffered.length < length) {
-      if (this.socket.readyState === WebSocket.CLOSED) {
-        throw new Error(`Connection closed while reading ${length} bytes`);
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        throw new Error(
-          `Timed out reading ${length} bytes from the VNC server`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = null;
-    }
-    const chunk = this.buffered.subarray(0, length);
-    this.buffered = this.buffered.subarray(length);
-    return chunk;
-  }
-
-  send(bytes: number[] | Buffer): void {
-    this.socket.send(Buffer.from(bytes));
-  }
-
-  /**
-   * Completes the handshake after the banner with RFB 3.8, security None
-   * and a shared ClientInit, and returns the screen size from ServerInit.
-   */
-  async completeHandshake(): Promise<{ width: number; height: number }> {
-    this.send(Buffer.from("RFB 003.008\n", "latin1"));
-    const typeCount = (await this.read(1))[0]!;
-    const types = [...(await this.read(typeCount))];
-    expect(types).toContain(1);
-    this.send([1]);
-    const securityResult = await this.read(4);
-    expect(securityResult.readUInt32BE(0)).toBe(0);
-
-    this.send([1]);
-    const serverInit = await this.read(24);
-    const nameLength = serverInit.readUInt32BE(20);
-    await this.read(nameLength);
-    return {
-      width: serverInit.readUInt16BE(0),
-      height: serverInit.readUInt16BE(2),
-    };
-  }
+class RfbTestClient extends RfbSocketClient {
 
   /**
    * Asks for 32 bpp little-endian true colour, red at bit 16, and the
@@ -549,15 +472,6 @@ class RfbTestClient {
       }
     }
   }
-
-  /** Presses and releases each key of lower-case `text`. */
-  typeText(text: string): void {
-    for (const character of text) {
-      const keysym = character.charCodeAt(0);
-      this.send([4, 1, 0, 0, 0, 0, 0, keysym]);
-      this.send([4, 0, 0, 0, 0, 0, 0, keysym]);
-    }
-  }
 }
 
 class Frame {
@@ -573,43 +487,7 @@ function hex(colour: number): string {
   return `#${colour.toString(16).padStart(6, "0")}`;
 }
 
-async function socatRunning(name: string): Promise<boolean> {
-  const daemon = requireDaemon();
-  const result = await runLxc(daemon.name, [
-    "exec",
-    name,
-    "--",
-    "pgrep",
-    "-x",
-    "socat",
-  ]);
-  return result.code === 0;
-}
 
-/** Reads the demo page's title through Chromium's DevTools endpoint. */
-async function readDemoPageTitle(name: string): Promise<string | null> {
-  const daemon = requireDaemon();
-  const result = await runLxc(daemon.name, [
-    "exec",
-    name,
-    "--",
-    "busybox",
-    "wget",
-    "-qO-",
-    "http://127.0.0.1:9222/json/list",
-  ]);
-  if (result.code !== 0) return null;
-
-  const targets = JSON.parse(result.stdout) as Array<{
-    type: string;
-    url: string;
-    title: string;
-  }>;
-  const page = targets.find(
-    (target) => target.type === "page" && target.url === DEMO_PAGE_URL,
-  );
-  return page?.title ?? null;
-}
 
 /** Polls `check` until it returns true, and returns whether it did in time. */
 async function poll(
@@ -624,17 +502,3 @@ async function poll(
   return false;
 }
 
-/** Polls `read` until it returns a value, and throws after `timeoutMs`. */
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  read: () => Promise<T | null | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await read();
-    if (value !== null && value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}

@@ -109,16 +109,24 @@ export class RfbSocketClient {
    */
   async handshake(): Promise<{ banner: string; width: number; height: number }> {
     const banner = (await this.read(12)).toString("latin1");
+    return { banner, ...(await this.completeHandshake()) };
+  }
+
+  /**
+   * Runs the RFB 3.8 handshake after the banner was read, with security
+   * None and a shared ClientInit, and returns the screen size.
+   */
+  async completeHandshake(): Promise<{ width: number; height: number }> {
     this.send(Buffer.from("RFB 003.008\n", "latin1"));
     const types = await this.read((await this.read(1))[0] ?? 0);
     if (!types.includes(1)) throw new Error(`The VNC server offers no security None: ${[...types].join(",")}`);
     this.send([1]);
     const result = (await this.read(4)).readUInt32BE(0);
-    if (result !== 0) throw new Error(`The VNC server refused the handshake (${result})`);
+    if (result !== 0) throw new Error(`The VNC server rejected the handshake (${result})`);
     this.send([1]);
     const init = await this.read(24);
     await this.read(init.readUInt32BE(20));
-    return { banner, width: init.readUInt16BE(0), height: init.readUInt16BE(2) };
+    return { width: init.readUInt16BE(0), height: init.readUInt16BE(2) };
   }
 
   /** Sends a press and a release for each lower-case letter of `text`. */
