@@ -14,6 +14,8 @@ export interface HostDefinition {
   name: string;
   /** Where to reach LXD; "local" resolves the unix socket on each connect. */
   endpoint: LxdEndpoint | { kind: "local" };
+  /** "database" for hosts an admin added in the console; unset for the hosts file. */
+  source?: "database";
 }
 
 const hostIdSchema = z
@@ -129,7 +131,10 @@ function loadHosts(): HostDefinition[] {
 }
 
 interface Registry {
+  /** Hosts from SANDBOX_CONSOLE_HOSTS, or the local socket. */
   hosts: HostDefinition[];
+  /** Hosts an admin added in the console (table lxd_hosts). */
+  databaseHosts: HostDefinition[];
   clients: Map<string, LxdClient>;
 }
 
@@ -140,22 +145,26 @@ const globalRegistry = globalThis as typeof globalThis & {
 function registry(): Registry {
   globalRegistry.__sandboxConsoleHosts ??= {
     hosts: loadHosts(),
+    databaseHosts: [],
     clients: new Map(),
   };
   return globalRegistry.__sandboxConsoleHosts;
 }
 
+/** Lists the hosts of the hosts file, then those added in the console. */
 export function listHosts(): HostDefinition[] {
-  return registry().hosts;
+  const { hosts, databaseHosts } = registry();
+  const fileIds = new Set(hosts.map((host) => host.id));
+  // A file host keeps its id, so an added host with the same id is hidden.
+  return [...hosts, ...databaseHosts.filter((host) => !fileIds.has(host.id))];
 }
 
 /** Returns the host with this id, or throws not_found naming the known ids. */
 export function getHost(id: string): HostDefinition {
-  const host = registry().hosts.find((candidate) => candidate.id === id);
+  const hosts = listHosts();
+  const host = hosts.find((candidate) => candidate.id === id);
   if (!host) {
-    const known = registry()
-      .hosts.map((candidate) => `"${candidate.id}"`)
-      .join(", ");
+    const known = hosts.map((candidate) => `"${candidate.id}"`).join(", ");
     throw new ConsoleError(
       "not_found",
       `Unknown host "${id}". Configured hosts: ${known}.`,
@@ -191,7 +200,29 @@ export function getClient(id: string): LxdClient {
 export function replaceHosts(hosts: HostDefinition[]): void {
   const current = globalRegistry.__sandboxConsoleHosts;
   for (const client of current?.clients.values() ?? []) void client.close();
-  globalRegistry.__sandboxConsoleHosts = { hosts, clients: new Map() };
+  globalRegistry.__sandboxConsoleHosts = {
+    hosts,
+    databaseHosts: [],
+    clients: new Map(),
+  };
+}
+
+/**
+ * Replaces the hosts added in the console (from the table lxd_hosts). The
+ * cached clients of hosts that left or changed are closed.
+ */
+export function setDatabaseHosts(hosts: HostDefinition[]): void {
+  const current = registry();
+  const next = hosts.map((host) => ({ ...host, source: "database" as const }));
+
+  for (const old of current.databaseHosts) {
+    const replacement = next.find((host) => host.id === old.id);
+    const unchanged =
+      replacement !== undefined &&
+      JSON.stringify(replacement.endpoint) === JSON.stringify(old.endpoint);
+    if (!unchanged) resetClient(old.id);
+  }
+  current.databaseHosts = next;
 }
 
 /** Drops a host's cached client, so the next use reconnects from scratch. */

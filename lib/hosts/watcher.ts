@@ -12,6 +12,7 @@ import {
   type LxdLifecycleEvent,
   type LxdOperationEvent,
 } from "@/lib/lxd";
+import { ensureDatabaseHosts } from "./database-hosts";
 import { getClient, listHosts, resetClient, type HostDefinition } from "./registry";
 
 export type HostState = "connecting" | "online" | "unreachable";
@@ -35,6 +36,10 @@ export interface OperationProgress {
   /** LXD's progress text from the operation metadata, if any. */
   progress: string | null;
   instances: string[];
+  /** Whether LXD accepts DELETE /1.0/operations/ID for it. */
+  mayCancel: boolean;
+  /** LXD's error text of a failed operation, null otherwise. */
+  error: string | null;
 }
 
 /** Event the watcher sends to subscribers; the SSE route forwards it unchanged. */
@@ -299,6 +304,12 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
+const runningStatuses = new Set(["Pending", "Running", "Cancelling"]);
+
+function sameDefinition(a: HostDefinition, b: HostDefinition): boolean {
+  return a.name === b.name && JSON.stringify(a.endpoint) === JSON.stringify(b.endpoint);
+}
+
 function operationProgress(
   host: string,
   event: LxdOperationEvent,
@@ -316,6 +327,8 @@ function operationProgress(
     status: operation.status,
     progress: progressEntry ? String(progressEntry[1]) : null,
     instances: operation.resources?.instances ?? [],
+    mayCancel: operation.may_cancel,
+    error: operation.err === "" ? null : operation.err,
   };
 }
 
@@ -327,19 +340,72 @@ export class Fleet {
   private readonly emitter = new EventEmitter();
   private readonly watchers = new Map<string, HostWatcher>();
 
+  private readonly running = new Map<string, OperationProgress>();
+  private readonly pendingWork: Promise<unknown>[] = [];
+
   constructor() {
     this.emitter.setMaxListeners(0);
-    for (const definition of listHosts()) {
-      const watcher = new HostWatcher(definition, (event) =>
-        this.emitter.emit("event", event),
-      );
-      this.watchers.set(definition.id, watcher);
-      watcher.start();
+    this.emitter.on("event", (event: FleetEvent) => this.trackOperation(event));
+    for (const definition of listHosts()) this.startWatcher(definition);
+  }
+
+  private startWatcher(definition: HostDefinition): void {
+    const watcher = new HostWatcher(definition, (event) =>
+      this.emitter.emit("event", event),
+    );
+    this.watchers.set(definition.id, watcher);
+    watcher.start();
+  }
+
+  private trackOperation(event: FleetEvent): void {
+    if (event.type !== "operation") return;
+    const { operation } = event;
+    const key = `${operation.host}/${operation.id}`;
+    if (runningStatuses.has(operation.status)) {
+      this.running.set(key, operation);
+    } else {
+      this.running.delete(key);
     }
+  }
+
+  /**
+   * Starts watchers for hosts the registry gained and stops those of hosts
+   * it lost, for example after an admin added or removed a host. Watchers of
+   * hosts whose definition changed are restarted.
+   */
+  refreshHosts(): void {
+    const definitions = new Map(listHosts().map((host) => [host.id, host]));
+
+    for (const [id, watcher] of this.watchers) {
+      const definition = definitions.get(id);
+      if (definition && sameDefinition(definition, watcher.definition)) {
+        continue;
+      }
+      watcher.stop();
+      this.watchers.delete(id);
+      for (const [key, operation] of this.running) {
+        if (operation.host === id) this.running.delete(key);
+      }
+      this.emitter.emit("event", { type: "host-instances", host: id, instances: [] });
+    }
+    for (const definition of definitions.values()) {
+      if (!this.watchers.has(definition.id)) this.startWatcher(definition);
+    }
+  }
+
+  /** Makes ready() wait for `work` too, such as loading the hosts added in the console. */
+  waitFor(work: Promise<unknown>): void {
+    this.pendingWork.push(work.catch(() => undefined));
+  }
+
+  /** Returns the operations seen running, latest state first by host. */
+  operations(): OperationProgress[] {
+    return [...this.running.values()];
   }
 
   /** Waits for each host's first sync, at most `timeoutMs`. */
   async ready(timeoutMs = 5_000): Promise<void> {
+    await Promise.all(this.pendingWork);
     const all = Promise.all([...this.watchers.values()].map((w) => w.ready()));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
@@ -373,8 +439,18 @@ const globalFleet = globalThis as typeof globalThis & {
   __sandboxConsoleFleet?: Fleet;
 };
 
-/** Returns the process's fleet watcher, starting it on first use. */
+/**
+ * Returns the process's fleet watcher, starting it on first use. The hosts
+ * that admins added in the console are loaded from the database then, and
+ * ready() waits for them.
+ */
 export function getFleet(): Fleet {
-  globalFleet.__sandboxConsoleFleet ??= new Fleet();
+  if (!globalFleet.__sandboxConsoleFleet) {
+    const fleet = new Fleet();
+    globalFleet.__sandboxConsoleFleet = fleet;
+    fleet.waitFor(
+      ensureDatabaseHosts().then(() => fleet.refreshHosts()),
+    );
+  }
   return globalFleet.__sandboxConsoleFleet;
 }
