@@ -115,9 +115,9 @@ export async function applyPreset(
 
   if (!preset) {
     const target = auditTarget(request, "instance.limits.update", { preset: request.name });
-    return runAudited(db, target, async () => {
-      throw new ConsoleError("not_found", `There is no preset named "${request.name}".`);
-    });
+    return runAudited(db, target, () =>
+      Promise.reject(new ConsoleError("not_found", `There is no preset named "${request.name}".`)),
+    );
   }
 
   return updateLimits(db, { ...request, preset: request.name, values: preset.limits });

@@ -1,0 +1,83 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+
+import { deleteInstanceAction } from "@/app/(console)/instances/toolbox-actions";
+import type { InstanceKey, InstanceStatus } from "@/lib/instances/types";
+
+import { FeedbackLine, Modal, Panel, buttonClass, dangerButtonClass, inputClass, useToolboxAction } from "./toolbox-ui";
+
+/** Deletes the instance after its name is typed; a running one needs consent to kill it. */
+export function DangerZone({
+  instanceKey,
+  status,
+  canOperate,
+}: {
+  instanceKey: InstanceKey;
+  status: InstanceStatus;
+  canOperate: boolean;
+}) {
+  const router = useRouter();
+  const { pending, feedback, run } = useToolboxAction(instanceKey);
+  const [open, setOpen] = useState(false);
+  const [typed, setTyped] = useState("");
+  const [force, setForce] = useState(false);
+  const active = status !== "Stopped" && status !== "Error";
+  const ready = typed === instanceKey.name && (!active || force);
+
+  return (
+    <Panel title="Danger zone" wide>
+      <div className="flex flex-wrap items-center gap-3">
+        <button type="button" className={dangerButtonClass} disabled={!canOperate || pending} onClick={() => setOpen(true)}>
+          Delete instance…
+        </button>
+        <span className="text-slate-600">Deletes {instanceKey.name} with all its snapshots.</span>
+      </div>
+      <FeedbackLine feedback={feedback} busy={pending ? "Deleting… waiting for LXD" : null} testId="delete-message" />
+
+      {open && (
+        <Modal title={`Delete ${instanceKey.name}?`} onClose={() => setOpen(false)}>
+          <p>
+            The instance, its root disk and all its snapshots are removed. This cannot be undone.
+          </p>
+          {active && (
+            <label className="flex items-start gap-2 rounded border border-amber-300 bg-amber-50 p-2 text-amber-900">
+              <input type="checkbox" checked={force} onChange={(event) => setForce(event.target.checked)} />
+              <span>
+                The instance is {status.toLowerCase()}. Kill its processes and delete it anyway. Stop it
+                first instead for a clean shutdown.
+              </span>
+            </label>
+          )}
+          <label className="flex flex-col gap-1 text-slate-600">
+            Type <strong className="font-mono">{instanceKey.name}</strong> to confirm
+            <input value={typed} onChange={(event) => setTyped(event.target.value)} className={inputClass} />
+          </label>
+          <div className="flex justify-end gap-2">
+            <button type="button" className={buttonClass} onClick={() => setOpen(false)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className={dangerButtonClass}
+              disabled={!ready}
+              onClick={() => {
+                setOpen(false);
+                run(
+                  () => deleteInstanceAction({ ...instanceKey, confirmName: typed, force }),
+                  () => "Instance deleted.",
+                  (result) => {
+                    if (result.ok) router.push("/instances");
+                  },
+                );
+              }}
+            >
+              {active ? "Kill and delete" : "Delete"}
+            </button>
+          </div>
+        </Modal>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,78 @@
+"use client";
+
+import { useState } from "react";
+
+import { incidentAction } from "@/app/(console)/instances/toolbox-actions";
+import type { InstanceKey } from "@/lib/instances/types";
+
+import { FeedbackLine, Modal, buttonClass, dangerButtonClass, useToolboxAction } from "./toolbox-ui";
+
+const freezeText = {
+  frozen: "froze the instance",
+  "already frozen": "found it already frozen",
+  "not running": "did not freeze it (not running)",
+} as const;
+
+/** One click to freeze a sandbox and keep a snapshot of it, with a reason for the audit log. */
+export function IncidentDialog({ instanceKey, canOperate }: { instanceKey: InstanceKey; canOperate: boolean }) {
+  const { pending, feedback, run } = useToolboxAction(instanceKey);
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState("");
+
+  return (
+    <div className="flex flex-col items-end gap-1">
+      <button
+        type="button"
+        className={dangerButtonClass}
+        disabled={!canOperate || pending}
+        title={canOperate ? "Freeze the instance and snapshot it for later analysis" : "Your role cannot change instances."}
+        onClick={() => setOpen(true)}
+      >
+        {pending ? "Responding…" : "Incident…"}
+      </button>
+      <FeedbackLine feedback={feedback} busy={pending ? "Freezing and snapshotting… waiting for LXD" : null} testId="incident-message" />
+
+      {open && (
+        <Modal title={`Incident on ${instanceKey.name}`} onClose={() => setOpen(false)}>
+          <p>
+            The console freezes every process of the instance and takes a snapshot named
+            incident-YYYYMMDD-HHMMSS (UTC), recorded as one incident in the audit log. Unfreeze it
+            when the analysis is done.
+          </p>
+          <label className="flex flex-col gap-1 text-slate-600">
+            Reason
+            <textarea
+              value={reason}
+              onChange={(event) => setReason(event.target.value)}
+              rows={3}
+              placeholder="What did you observe?"
+              className="rounded border border-slate-300 px-2 py-1 focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500"
+            />
+          </label>
+          <div className="flex justify-end gap-2">
+            <button type="button" className={buttonClass} onClick={() => setOpen(false)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className={dangerButtonClass}
+              disabled={reason.trim() === ""}
+              onClick={() => {
+                setOpen(false);
+                run(
+                  () => incidentAction({ ...instanceKey, reason }),
+                  (result) => `Incident recorded: ${freezeText[result.freeze]}, snapshot "${result.snapshot}".`,
+                  (result) => {
+                    if (result.ok) setReason("");
+                  },
+                );
+              }}
+            >
+              Freeze and snapshot
+            </button>
+          </div>
+        </Modal>
+      )}
+    </div>
+  );
+}
