@@ -10,6 +10,9 @@ import { parseArgs } from "node:util";
 
 import next from "next";
 
+import { startLxdEventIngest } from "@/lib/audit/ingest";
+import { getDb } from "@/lib/db/client";
+import { getFleet } from "@/lib/hosts/watcher";
 import { log } from "@/lib/log";
 import { getVncSessions } from "@/lib/vnc/sessions";
 import { handleVncUpgrade, isVncPath } from "@/lib/vnc/upgrade";
@@ -63,6 +66,10 @@ async function main(): Promise<void> {
     server.listen(port, hostname, resolve);
   });
   serverLog.info({ url: `http://${hostname}:${port}`, dev }, "console listening");
+
+  // Changes made outside the console (lxc, other clients) reach the audit
+  // log through LXD's event streams, which the fleet watcher keeps open.
+  startLxdEventIngest(getDb(), getFleet());
 
   const shutdown = (signal: string) => {
     serverLog.info({ signal }, "shutting down");

@@ -9,6 +9,7 @@ import {
 } from "@/lib/db/schema";
 import { ConsoleError } from "@/lib/errors";
 import { log } from "@/lib/log";
+import { rememberConsoleOperation } from "./console-operations";
 import { computeAuditHash, type HashedAuditFields } from "./hash";
 
 export type { AuditEvent } from "@/lib/db/schema";
@@ -106,6 +107,7 @@ export async function runAudited<T>(
     correlationId,
     setOperationId: (id) => {
       operationId = id;
+      if (target.host) rememberConsoleOperation(target.host, id);
     },
   };
 

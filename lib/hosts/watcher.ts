@@ -12,7 +12,9 @@ import {
   type LxdLifecycleEvent,
   type LxdOperationEvent,
 } from "@/lib/lxd";
+import { getDb } from "@/lib/db/client";
 import { ensureDatabaseHosts } from "./database-hosts";
+import { ensureOperationRecorder } from "./operations";
 import { getClient, listHosts, resetClient, type HostDefinition } from "./registry";
 
 export type HostState = "connecting" | "online" | "unreachable";
@@ -99,6 +101,8 @@ class HostWatcher {
   constructor(
     definition: HostDefinition,
     private readonly emit: (event: FleetEvent) => void,
+    /** Receives every raw LXD event, for the audit log's ingester. */
+    private readonly emitLxd: (event: LxdEvent) => void = () => {},
   ) {
     this.definition = definition;
     this.status = {
@@ -163,7 +167,9 @@ class HostWatcher {
       // A closed stream's late events must not disturb its successor.
       const current = () => this.stream === stream;
       stream.on("event", (event: LxdEvent) => {
-        if (current()) this.handleEvent(event);
+        if (!current()) return;
+        this.emitLxd(event);
+        this.handleEvent(event);
       });
       stream.on("close", () => {
         if (current()) this.handleDisconnect("events stream closed");
@@ -350,8 +356,10 @@ export class Fleet {
   }
 
   private startWatcher(definition: HostDefinition): void {
-    const watcher = new HostWatcher(definition, (event) =>
-      this.emitter.emit("event", event),
+    const watcher = new HostWatcher(
+      definition,
+      (event) => this.emitter.emit("event", event),
+      (event) => this.emitter.emit("lxd", definition.id, event),
     );
     this.watchers.set(definition.id, watcher);
     watcher.start();
@@ -425,6 +433,15 @@ export class Fleet {
     ]);
   }
 
+  /**
+   * Calls `listener` with every raw LXD event of every host. These stay on
+   * the server: they carry requestor addresses that browsers do not get.
+   */
+  subscribeLxd(listener: (host: string, event: LxdEvent) => void): () => void {
+    this.emitter.on("lxd", listener);
+    return () => this.emitter.off("lxd", listener);
+  }
+
   subscribe(listener: (event: FleetEvent) => void): () => void {
     this.emitter.on("event", listener);
     return () => this.emitter.off("event", listener);
@@ -442,7 +459,7 @@ const globalFleet = globalThis as typeof globalThis & {
 /**
  * Returns the process's fleet watcher, starting it on first use. The hosts
  * that admins added in the console are loaded from the database then, and
- * ready() waits for them.
+ * ready() waits for them. Its operation events update operation_history.
  */
 export function getFleet(): Fleet {
   if (!globalFleet.__sandboxConsoleFleet) {
@@ -451,6 +468,7 @@ export function getFleet(): Fleet {
     fleet.waitFor(
       ensureDatabaseHosts().then(() => fleet.refreshHosts()),
     );
+    ensureOperationRecorder(getDb(), fleet);
   }
   return globalFleet.__sandboxConsoleFleet;
 }
