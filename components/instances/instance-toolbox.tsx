@@ -18,7 +18,7 @@ export function InstanceToolbox({
   status: InstanceStatus;
   canOperate: boolean;
 }) {
-  const toolbox = useToolbox(instanceKey);
+  const toolbox = useToolbox(instanceKey, status);
 
   if (toolbox.error) {
     return (

@@ -4,6 +4,8 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { StatusBadge } from "@/components/status-badge";
 import { InstanceActions } from "@/components/instances/instance-actions";
+import { IncidentDialog } from "@/components/instances/incident-dialog";
+import { InstanceToolbox } from "@/components/instances/instance-toolbox";
 import { LiveView } from "@/components/vnc/live-view";
 import type { InstanceDetail, InstanceKey } from "@/lib/instances/types";
 import { formatAge, formatBytes, formatCpuTime, formatTime } from "@/lib/format";
@@ -55,7 +57,8 @@ export function InstanceView({
         <h1 className="text-2xl font-semibold tracking-tight">{instanceKey.name}</h1>
         {detail && <StatusBadge status={detail.summary.status} />}
         {detail && (
-          <div className="ml-auto">
+          <div className="ml-auto flex items-start gap-4">
+            <IncidentDialog instanceKey={instanceKey} canOperate={canOperate} />
             <InstanceActions
               instanceKey={instanceKey}
               status={detail.summary.status}
@@ -76,6 +79,10 @@ export function InstanceView({
       )}
 
       {detail && <DetailSections detail={detail} />}
+
+      {detail && (
+        <InstanceToolbox instanceKey={instanceKey} status={detail.summary.status} canOperate={canOperate} />
+      )}
     </div>
   );
 }
@@ -124,33 +131,6 @@ function DetailSections({ detail }: { detail: InstanceDetail }) {
             {detail.expandedConfig["limits.processes"] ?? "unlimited"}
           </Field>
         </dl>
-      </Section>
-
-      <Section title={`Snapshots (${detail.snapshots.length})`}>
-        {detail.snapshots.length === 0 ? (
-          <p className="text-slate-500">No snapshots.</p>
-        ) : (
-          <table className="w-full text-left">
-            <thead className="text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="py-1 font-medium">Name</th>
-                <th className="py-1 font-medium">Created (UTC)</th>
-                <th className="py-1 font-medium">Expires (UTC)</th>
-                <th className="py-1 font-medium">Stateful</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {detail.snapshots.map((snapshot) => (
-                <tr key={snapshot.name}>
-                  <td className="py-1.5 font-mono text-xs">{snapshot.name}</td>
-                  <td className="py-1.5">{formatTime(snapshot.createdAt)}</td>
-                  <td className="py-1.5">{snapshot.expiresAt ? formatTime(snapshot.expiresAt) : "never"}</td>
-                  <td className="py-1.5">{snapshot.stateful ? "yes" : "no"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
       </Section>
 
       <Section title="Devices">

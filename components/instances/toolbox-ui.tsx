@@ -25,10 +25,14 @@ export function toolboxQueryKey(key: InstanceKey) {
   return ["instance-toolbox", key.host, key.project, key.name] as const;
 }
 
-/** Loads the toolbox data of one instance through the server action. */
-export function useToolbox(key: InstanceKey) {
+/**
+ * Loads the toolbox data of one instance through the server action. The
+ * status is part of the key, because what a snapshot may do (stateful or
+ * not) and the usage shown depend on it.
+ */
+export function useToolbox(key: InstanceKey, status: string) {
   return useQuery({
-    queryKey: toolboxQueryKey(key),
+    queryKey: [...toolboxQueryKey(key), status],
     queryFn: async (): Promise<ToolboxView> => {
       const result = await loadToolboxAction(key);
       if (!result.ok) throw new Error(result.error);
