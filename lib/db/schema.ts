@@ -163,6 +163,22 @@ export const auditEvents = pgTable(
     ),
     index("audit_events_correlation_id_idx").on(table.correlationId),
     index("audit_events_operation_id_idx").on(table.operationId),
+    // Filters of the audit page; each ends with id for the keyset order.
+    index("audit_events_actor_idx").on(table.actor, table.id),
+    // text_pattern_ops lets a btree serve `action like 'vnc.%'` whatever the
+    // database's collation.
+    index("audit_events_action_idx").on(
+      table.action.op("text_pattern_ops"),
+      table.id,
+    ),
+    index("audit_events_result_idx").on(table.result, table.id),
+    index("audit_events_name_idx").on(table.instance, table.id),
+    // Full-text search over params and error. The expression must match
+    // auditSearchDocument in lib/audit/filters.ts for the index to be used.
+    index("audit_events_search_idx").using(
+      "gin",
+      sql`to_tsvector('simple'::regconfig, coalesce(${table.params}::text, '') || ' ' || coalesce(${table.error}, ''))`,
+    ),
     check(
       "audit_events_phase_check",
       sql`${table.phase} in ('intent', 'outcome', 'event')`,
