@@ -11,6 +11,8 @@ const links: { href: string; label: string; permission?: Permission }[] = [
   { href: "/instances", label: "Instances" },
   { href: "/sessions", label: "Sessions", permission: "session:view" },
   { href: "/audit", label: "Audit log" },
+  { href: "/operations", label: "Operations" },
+  { href: "/hosts", label: "Hosts", permission: "host:manage" },
 ];
 
 const streamLabels = {

@@ -6,6 +6,7 @@ import { StatusBadge } from "@/components/status-badge";
 import { InstanceActions } from "@/components/instances/instance-actions";
 import { IncidentDialog } from "@/components/instances/incident-dialog";
 import { InstanceToolbox } from "@/components/instances/instance-toolbox";
+import { MoveButtons } from "@/components/instances/move-buttons";
 import { LiveView } from "@/components/vnc/live-view";
 import type { InstanceDetail, InstanceKey } from "@/lib/instances/types";
 import { formatAge, formatBytes, formatCpuTime, formatTime } from "@/lib/format";
@@ -59,6 +60,11 @@ export function InstanceView({
         {detail && (
           <div className="ml-auto flex items-start gap-4">
             <IncidentDialog instanceKey={instanceKey} canOperate={canOperate} />
+            <MoveButtons
+              instanceKey={instanceKey}
+              snapshots={detail.snapshots}
+              canOperate={canOperate}
+            />
             <InstanceActions
               instanceKey={instanceKey}
               status={detail.summary.status}

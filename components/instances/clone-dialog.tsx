@@ -1,0 +1,170 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useState, useTransition } from "react";
+
+import { cloneInstanceAction, planMigrationAction } from "@/app/(console)/instances/move-actions";
+import { Modal } from "@/components/operations/modal";
+import { OperationProgressBar } from "@/components/operations/operation-progress";
+import { touchesInstance, useLiveOperations } from "@/components/operations/use-live-operations";
+import { instancePath } from "@/components/instances/paths";
+import type { InstanceKey, SnapshotSummary } from "@/lib/instances/types";
+
+interface HostChoice {
+  id: string;
+  name: string;
+}
+
+/**
+ * Copies the instance, or one of its snapshots, to a new name on its own
+ * host or another one, showing LXD's progress while the copy runs.
+ */
+export function CloneDialog({
+  instanceKey,
+  snapshots,
+  open,
+  onClose,
+}: {
+  instanceKey: InstanceKey;
+  snapshots: SnapshotSummary[];
+  open: boolean;
+  onClose: () => void;
+}) {
+  const router = useRouter();
+  const [hosts, setHosts] = useState<HostChoice[]>([{ id: instanceKey.host, name: instanceKey.host }]);
+  const [targetHost, setTargetHost] = useState(instanceKey.host);
+  const [targetName, setTargetName] = useState(`${instanceKey.name}-copy`);
+  const [snapshot, setSnapshot] = useState("");
+  const [instanceOnly, setInstanceOnly] = useState(false);
+  const [start, setStart] = useState(true);
+  const [pending, startTransition] = useTransition();
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<InstanceKey | null>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    void planMigrationAction(instanceKey).then((result) => {
+      if (!result.ok) return setError(result.error);
+      setHosts([{ id: instanceKey.host, name: `${instanceKey.host} (this host)` }, ...result.value.hosts]);
+    });
+  }, [open, instanceKey]);
+
+  const operations = useLiveOperations(
+    (operation) =>
+      (operation.host === instanceKey.host || operation.host === targetHost) &&
+      (touchesInstance(operation, instanceKey.name) || touchesInstance(operation, targetName)),
+    pending,
+  );
+
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    setDone(null);
+    startTransition(async () => {
+      const result = await cloneInstanceAction({
+        ...instanceKey,
+        snapshot: snapshot === "" ? undefined : snapshot,
+        targetHost,
+        targetName,
+        instanceOnly,
+        start,
+      });
+      if (result.ok) setDone(result.value.key);
+      else setError(result.error);
+    });
+  };
+
+  return (
+    <Modal title={`Clone ${instanceKey.name}`} open={open} onClose={onClose}>
+      <form onSubmit={submit} className="space-y-3">
+        <label className="block">
+          <span className="text-sm font-medium">New name</span>
+          <input
+            value={targetName}
+            onChange={(event) => setTargetName(event.target.value)}
+            required
+            className="mt-1 w-full rounded border border-slate-300 px-2 py-1.5 font-mono text-sm"
+          />
+        </label>
+        <label className="block">
+          <span className="text-sm font-medium">Host</span>
+          <select
+            value={targetHost}
+            onChange={(event) => setTargetHost(event.target.value)}
+            className="mt-1 w-full rounded border border-slate-300 px-2 py-1.5"
+          >
+            {hosts.map((host) => (
+              <option key={host.id} value={host.id}>
+                {host.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="block">
+          <span className="text-sm font-medium">Copy from</span>
+          <select
+            value={snapshot}
+            onChange={(event) => setSnapshot(event.target.value)}
+            className="mt-1 w-full rounded border border-slate-300 px-2 py-1.5"
+          >
+            <option value="">Current state of the instance</option>
+            {snapshots.map((item) => (
+              <option key={item.name} value={item.name}>
+                Snapshot {item.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <input
+            type="checkbox"
+            checked={instanceOnly}
+            onChange={(event) => setInstanceOnly(event.target.checked)}
+            disabled={snapshot !== ""}
+          />
+          Copy without snapshots
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={start} onChange={(event) => setStart(event.target.checked)} />
+          Start the copy
+        </label>
+
+        {pending && (
+          <div className="space-y-2" aria-live="polite">
+            <p className="text-sm text-slate-600">Copying…</p>
+            {operations.map((operation) => (
+              <OperationProgressBar key={`${operation.host}/${operation.id}`} operation={operation} />
+            ))}
+          </div>
+        )}
+        <div aria-live="polite">
+          {error && (
+            <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+              {error}
+            </p>
+          )}
+          {done && (
+            <p className="rounded border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">
+              Copied to {done.name} on {done.host}.{" "}
+              <button type="button" className="underline" onClick={() => router.push(instancePath(done))}>
+                Open it
+              </button>
+            </p>
+          )}
+        </div>
+        <div className="flex justify-end gap-2">
+          <button type="button" onClick={onClose} className="rounded border border-slate-300 px-3 py-1.5">
+            Close
+          </button>
+          <button
+            type="submit"
+            disabled={pending}
+            className="rounded bg-sky-600 px-3 py-1.5 font-medium text-white hover:bg-sky-700 disabled:opacity-50"
+          >
+            {pending ? "Cloning…" : "Clone"}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

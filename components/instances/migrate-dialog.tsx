@@ -1,0 +1,178 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useState, useTransition } from "react";
+
+import { migrateInstanceAction, planMigrationAction } from "@/app/(console)/instances/move-actions";
+import { Modal } from "@/components/operations/modal";
+import { OperationProgressBar } from "@/components/operations/operation-progress";
+import { touchesInstance, useLiveOperations } from "@/components/operations/use-live-operations";
+import { instancePath } from "@/components/instances/paths";
+import type { MigrateResult, MigrationPlan } from "@/lib/hosts/migrate";
+import type { InstanceKey } from "@/lib/instances/types";
+
+/**
+ * Moves the instance to another host or cluster member. Before anything
+ * is sent it shows whether a live move can work and why, and for a running
+ * instance it offers stop, move and start instead. Mount it only while
+ * open, so each opening starts from a fresh plan.
+ */
+export function MigrateDialog({
+  instanceKey,
+  open,
+  onClose,
+}: {
+  instanceKey: InstanceKey;
+  open: boolean;
+  onClose: () => void;
+}) {
+  const router = useRouter();
+  const [plan, setPlan] = useState<MigrationPlan | null>(null);
+  const [target, setTarget] = useState("");
+  const [live, setLive] = useState(false);
+  const [pending, startTransition] = useTransition();
+  const [error, setError] = useState<string | null>(null);
+  const [result, setResult] = useState<MigrateResult | null>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    void planMigrationAction(instanceKey).then((answer) => {
+      if (!answer.ok) return setError(answer.error);
+      setPlan(answer.value);
+      const first = answer.value.hosts[0]?.id ?? answer.value.members[0];
+      setTarget(first ? (answer.value.hosts[0] ? `host:${first}` : `member:${first}`) : "");
+    });
+  }, [open, instanceKey]);
+
+  const targetHost = target.startsWith("host:") ? target.slice(5) : instanceKey.host;
+  const operations = useLiveOperations(
+    (operation) =>
+      (operation.host === instanceKey.host || operation.host === targetHost) &&
+      touchesInstance(operation, instanceKey.name),
+    pending,
+  );
+  const running = plan?.status === "Running";
+
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    setResult(null);
+    startTransition(async () => {
+      const answer = await migrateInstanceAction({
+        ...instanceKey,
+        targetHost,
+        targetMember: target.startsWith("member:") ? target.slice(7) : undefined,
+        live: running && live,
+      });
+      if (answer.ok) setResult(answer.value);
+      else setError(answer.error);
+    });
+  };
+
+  return (
+    <Modal title={`Migrate ${instanceKey.name}`} open={open} onClose={onClose}>
+      {!plan && !error && <p className="text-sm text-slate-500">Checking where the instance can go…</p>}
+      {plan && (
+        <form onSubmit={submit} className="space-y-3">
+          <label className="block">
+            <span className="text-sm font-medium">Move to</span>
+            <select
+              value={target}
+              onChange={(event) => setTarget(event.target.value)}
+              className="mt-1 w-full rounded border border-slate-300 px-2 py-1.5"
+            >
+              {plan.hosts.map((host) => (
+                <option key={host.id} value={`host:${host.id}`}>
+                  Host {host.name} ({host.id})
+                </option>
+              ))}
+              {plan.members.map((member) => (
+                <option key={member} value={`member:${member}`}>
+                  Cluster member {member}
+                </option>
+              ))}
+            </select>
+          </label>
+          {plan.hosts.length === 0 && plan.members.length === 0 && (
+            <p className="text-sm text-slate-600">There is no other host or cluster member. An admin can add a host on the Hosts page.</p>
+          )}
+
+          {running ? (
+            <fieldset className="space-y-2 rounded border border-slate-200 p-3 text-sm">
+              <legend className="px-1 font-medium">The instance is running</legend>
+              <label className="flex items-start gap-2">
+                <input type="radio" name="mode" checked={!live} onChange={() => setLive(false)} className="mt-1" />
+                <span>Stop it, move it and start it again. The downtime is reported when it is done.</span>
+              </label>
+              <label className="flex items-start gap-2">
+                <input
+                  type="radio"
+                  name="mode"
+                  checked={live}
+                  onChange={() => setLive(true)}
+                  disabled={!plan.live.allowed}
+                  className="mt-1"
+                />
+                <span>Move it live, with its memory state.</span>
+              </label>
+              <p data-testid="live-reason" className="rounded bg-amber-50 px-2 py-1.5 text-amber-900">
+                {plan.live.reason}
+              </p>
+            </fieldset>
+          ) : (
+            <p className="text-sm text-slate-600">The instance is {plan.status.toLowerCase()}, so it moves as it is.</p>
+          )}
+
+          {pending && (
+            <div className="space-y-2" aria-live="polite">
+              <p className="text-sm text-slate-600">Migrating…</p>
+              {operations.map((operation) => (
+                <OperationProgressBar key={`${operation.host}/${operation.id}`} operation={operation} />
+              ))}
+            </div>
+          )}
+          <div aria-live="polite">
+            {error && (
+              <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+                {error}
+              </p>
+            )}
+            {result && (
+              <p className="rounded border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">
+                Moved to {result.member ? `member ${result.member}` : `host ${result.host}`}
+                {result.downtimeMs !== null
+                  ? `, stopped for ${(result.downtimeMs / 1000).toFixed(1)} s`
+                  : ""}
+                .{" "}
+                <button
+                  type="button"
+                  className="underline"
+                  onClick={() => router.push(instancePath({ ...instanceKey, host: result.host }))}
+                >
+                  Open it there
+                </button>
+              </p>
+            )}
+          </div>
+          <div className="flex justify-end gap-2">
+            <button type="button" onClick={onClose} className="rounded border border-slate-300 px-3 py-1.5">
+              Close
+            </button>
+            <button
+              type="submit"
+              disabled={pending || target === "" || result !== null}
+              className="rounded bg-sky-600 px-3 py-1.5 font-medium text-white hover:bg-sky-700 disabled:opacity-50"
+            >
+              {pending ? "Migrating…" : "Migrate"}
+            </button>
+          </div>
+        </form>
+      )}
+      {!plan && error && (
+        <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+          {error}
+        </p>
+      )}
+    </Modal>
+  );
+}

@@ -1,0 +1,79 @@
+"use client";
+
+import { useState, useTransition } from "react";
+
+import { cancelOperationAction } from "@/app/(console)/operations/actions";
+import type { OperationProgress } from "@/lib/hosts/watcher";
+
+/**
+ * Reads a percentage out of LXD's progress text, such as "Unpack: 40%".
+ * Transfer progress ("name: 12.5MB (3MB/s)") has none.
+ */
+export function progressPercent(text: string | null): number | null {
+  const match = text ? /(\d{1,3})%/.exec(text) : null;
+  if (!match?.[1]) return null;
+  return Math.min(100, Number(match[1]));
+}
+
+/** One running LXD operation: description, progress bar and a cancel button where LXD allows it. */
+export function OperationProgressBar({
+  operation,
+  canCancel = true,
+}: {
+  operation: OperationProgress;
+  /** Whether the user may cancel operations (instance:operate). */
+  canCancel?: boolean;
+}) {
+  const [pending, startTransition] = useTransition();
+  const [error, setError] = useState<string | null>(null);
+  const percent = progressPercent(operation.progress);
+
+  const cancel = () => {
+    setError(null);
+    startTransition(async () => {
+      const result = await cancelOperationAction({ host: operation.host, id: operation.id });
+      if (!result.ok) setError(result.error);
+    });
+  };
+
+  return (
+    <div className="space-y-1" data-testid="operation-progress">
+      <div className="flex items-center justify-between gap-3 text-xs text-slate-600">
+        <span>
+          <span className="font-medium text-slate-800">{operation.description}</span> on{" "}
+          {operation.host}
+          {operation.progress ? ` · ${operation.progress}` : ""}
+        </span>
+        {canCancel && operation.mayCancel && (
+          <button
+            type="button"
+            onClick={cancel}
+            disabled={pending}
+            className="rounded border border-slate-300 px-2 py-0.5 text-xs hover:bg-slate-100 disabled:opacity-50"
+          >
+            {pending ? "Cancelling…" : "Cancel"}
+          </button>
+        )}
+      </div>
+      <div
+        role="progressbar"
+        aria-label={operation.description}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent ?? undefined}
+        aria-valuetext={operation.progress ?? operation.status}
+        className="h-2 overflow-hidden rounded bg-slate-200"
+      >
+        <div
+          className={`h-full bg-sky-500 ${percent === null ? "w-1/3 animate-pulse" : ""}`}
+          style={percent === null ? undefined : { width: `${percent}%` }}
+        />
+      </div>
+      {error && (
+        <p role="alert" className="text-xs text-red-700">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,52 @@
+"use client";
+
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+
+import type { OperationProgress } from "@/lib/hosts/watcher";
+
+const finalStatuses = new Set(["Success", "Failure", "Cancelled"]);
+
+/**
+ * Returns the running LXD operations that match `filter`, from the
+ * operation events that FleetEvents puts in the query cache under
+ * ["operation", host, id]. It updates with every such event.
+ */
+export function useLiveOperations(
+  filter: (operation: OperationProgress) => boolean,
+  enabled = true,
+): OperationProgress[] {
+  const queryClient = useQueryClient();
+  const [operations, setOperations] = useState<OperationProgress[]>([]);
+
+  useEffect(() => {
+    if (!enabled) return;
+    const cache = queryClient.getQueryCache();
+
+    const collect = () => {
+      const found = cache
+        .findAll({ queryKey: ["operation"] })
+        .map((query) => query.state.data as OperationProgress | undefined)
+        .filter((operation): operation is OperationProgress => operation !== undefined)
+        .filter((operation) => !finalStatuses.has(operation.status) && filter(operation));
+      setOperations((current) =>
+        JSON.stringify(current) === JSON.stringify(found) ? current : found,
+      );
+    };
+
+    collect();
+    return cache.subscribe(collect);
+    // The filter is a fresh closure on each render; the effect keys on `enabled`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [queryClient, enabled]);
+
+  return enabled ? operations : [];
+}
+
+/** Returns whether an operation touches the instance named `name`. */
+export function touchesInstance(operation: OperationProgress, name: string): boolean {
+  return operation.instances.some((url) => {
+    const path = url.split("?")[0] ?? "";
+    return decodeURIComponent(path.split("/")[3] ?? "") === name;
+  });
+}
