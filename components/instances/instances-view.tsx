@@ -9,6 +9,7 @@ import type { InstanceSummary, InstanceUsage } from "@/lib/instances/types";
 import { formatAge, formatBytes, formatCpuTime, formatTime } from "@/lib/format";
 import { queryKeys } from "@/lib/query-keys";
 import { instancePath, usageKey } from "@/components/instances/paths";
+import { BulkBar } from "@/components/instances/bulk-bar";
 
 type SortColumn = "name" | "host" | "status" | "type" | "created" | "memory" | "snapshots";
 
@@ -61,6 +62,7 @@ export function InstancesView({ initial }: { initial: FleetSnapshot }) {
   const [text, setText] = useState("");
   const [status, setStatus] = useState("all");
   const [type, setType] = useState("all");
+  const [selected, setSelected] = useState<Set<string>>(() => new Set());
   const [sort, setSort] = useState<{ column: SortColumn; descending: boolean }>({
     column: "name",
     descending: false,
@@ -91,6 +93,17 @@ export function InstancesView({ initial }: { initial: FleetSnapshot }) {
 
   const unreachable = data.hosts.filter((host) => host.state === "unreachable");
   const statuses = [...new Set(data.instances.map((i) => i.status))].sort();
+
+  // Only instances still listed stay selected, so a deleted one drops out.
+  const selectedInstances = data.instances.filter((instance) => selected.has(usageKey(instance)));
+  const allVisibleSelected = visible.length > 0 && visible.every((i) => selected.has(usageKey(i)));
+  const toggleSelected = (key: string) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      if (next.has(key)) next.delete(key);
+      else next.add(key);
+      return next;
+    });
 
   const toggleSort = (column: SortColumn) =>
     setSort((current) => ({
@@ -163,10 +176,25 @@ export function InstancesView({ initial }: { initial: FleetSnapshot }) {
         <span className="ml-auto text-slate-500">{visible.length} shown</span>
       </div>
 
+      <BulkBar
+        selected={selectedInstances.map(({ host, project, name }) => ({ host, project, name }))}
+        onClear={() => setSelected(new Set())}
+      />
+
       <div className="overflow-x-auto rounded-md border border-slate-200 bg-white">
         <table className="w-full text-left">
           <thead className="border-b border-slate-200 bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
             <tr>
+              <th className="w-8 px-3 py-2">
+                <input
+                  type="checkbox"
+                  aria-label="Select all shown instances"
+                  checked={allVisibleSelected}
+                  onChange={() =>
+                    setSelected(allVisibleSelected ? new Set() : new Set(visible.map(usageKey)))
+                  }
+                />
+              </th>
               <SortHeader column="name" label="Name" sort={sort} onSort={toggleSort} />
               <SortHeader column="status" label="Status" sort={sort} onSort={toggleSort} />
               <SortHeader column="host" label="Host" sort={sort} onSort={toggleSort} />
@@ -189,6 +217,14 @@ export function InstancesView({ initial }: { initial: FleetSnapshot }) {
                   data-testid={`instance-row-${instance.host}-${instance.project}-${instance.name}`}
                   className="hover:bg-slate-50"
                 >
+                  <td className="px-3 py-2">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${instance.name}`}
+                      checked={selected.has(usageKey(instance))}
+                      onChange={() => toggleSelected(usageKey(instance))}
+                    />
+                  </td>
                   <td className="px-3 py-2 font-medium">
                     <Link href={instancePath(instance)} className="text-sky-700 hover:underline">
                       {instance.name}
@@ -223,7 +259,7 @@ export function InstancesView({ initial }: { initial: FleetSnapshot }) {
             })}
             {visible.length === 0 && (
               <tr>
-                <td colSpan={11} className="px-3 py-10 text-center text-slate-500">
+                <td colSpan={12} className="px-3 py-10 text-center text-slate-500">
                   {data.instances.length === 0
                     ? "No instances on the reachable hosts."
                     : "No instance matches the filters."}
