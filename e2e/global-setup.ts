@@ -6,15 +6,20 @@ import os from "node:os";
 import path from "node:path";
 import { runCommandOrThrow } from "../test/harness/run-command";
 import { startTestDaemon, type TestDaemon } from "../test/harness/lxd-daemon";
+import { importTinyImage } from "../test/harness/tiny-image";
 import { e2ePort } from "../playwright.config";
 
 const daemonName = "e2e-a";
 const daemonHttpsPort = 18444;
+/** Second standalone daemon, the target of clone and migrate specs. */
+const secondDaemonName = "e2e-b";
+const secondDaemonHttpsPort = 18445;
 const root = path.resolve(import.meta.dirname, "..");
 
 /** Environment the specs read: which daemon to drive with the lxc CLI. */
 export const e2eEnv = {
   lxdDir: "E2E_LXD_DIR",
+  secondLxdDir: "E2E_SECOND_LXD_DIR",
 } as const;
 
 /**
@@ -88,6 +93,7 @@ async function writeUnreachableHostCerts(dir: string) {
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), "sandbox-console-e2e-"));
   let daemon: TestDaemon | null = null;
+  let secondDaemon: TestDaemon | null = null;
   let server: ChildProcess | null = null;
 
   const teardown = async () => {
@@ -100,6 +106,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       }
     }
     await daemon?.stop();
+    await secondDaemon?.stop();
     await rm(workDir, { recursive: true, force: true });
   };
 
@@ -110,6 +117,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     await runStep("scripts/build-image.sh", ["browser"], lxdEnv);
     await runStep("scripts/launch-demo.sh", [], lxdEnv);
     process.env[e2eEnv.lxdDir] = daemon.lxdDir;
+    await importTinyImage(daemon);
+    secondDaemon = await startTestDaemon({ name: secondDaemonName, httpsPort: secondDaemonHttpsPort });
+    process.env[e2eEnv.secondLxdDir] = secondDaemon.lxdDir;
 
     const offline = await writeUnreachableHostCerts(workDir);
     const hostsFile = path.join(workDir, "hosts.json");
@@ -117,6 +127,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       hostsFile,
       JSON.stringify([
         { id: "e2e", name: "Test LXD", socket: daemon.socketPath },
+        { id: "e2e-b", name: "Second LXD", socket: secondDaemon.socketPath },
         {
           id: "offline",
           name: "Offline host",
