@@ -3,17 +3,8 @@
 import { useState, useTransition } from "react";
 
 import { cancelOperationAction } from "@/app/(console)/operations/actions";
+import { progressPercent } from "@/lib/hosts/operation-text";
 import type { OperationProgress } from "@/lib/hosts/watcher";
-
-/**
- * Reads a percentage out of LXD's progress text, such as "Unpack: 40%".
- * Transfer progress ("name: 12.5MB (3MB/s)") has none.
- */
-export function progressPercent(text: string | null): number | null {
-  const match = text ? /(\d{1,3})%/.exec(text) : null;
-  if (!match?.[1]) return null;
-  return Math.min(100, Number(match[1]));
-}
 
 /** One running LXD operation: description, progress bar and a cancel button where LXD allows it. */
 export function OperationProgressBar({

@@ -5,6 +5,8 @@ import { useEffect, useState } from "react";
 
 import type { OperationProgress } from "@/lib/hosts/watcher";
 
+export { touchesInstance } from "@/lib/hosts/operation-text";
+
 const finalStatuses = new Set(["Success", "Failure", "Cancelled"]);
 
 /**
@@ -41,12 +43,4 @@ export function useLiveOperations(
   }, [queryClient, enabled]);
 
   return enabled ? operations : [];
-}
-
-/** Returns whether an operation touches the instance named `name`. */
-export function touchesInstance(operation: OperationProgress, name: string): boolean {
-  return operation.instances.some((url) => {
-    const path = url.split("?")[0] ?? "";
-    return decodeURIComponent(path.split("/")[3] ?? "") === name;
-  });
 }
