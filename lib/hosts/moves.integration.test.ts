@@ -114,6 +114,11 @@ describe("hosts by trust token, clone and migrate", () => {
 
     const trust = await lxcOn(daemonB, ["config", "trust", "list", "--format", "csv"]);
     expect(trust).toContain("sandbox-console");
+    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    expect(outcome?.action).toBe("host.add");
+    expect(outcome?.result).toBe("success");
+    expect(JSON.stringify(outcome)).not.toContain(token);
+    expect(JSON.stringify(outcome)).not.toContain("PRIVATE KEY");
     expect((await testHost("mig-b")).serverName).toBeTruthy();
 
     await getFleet().ready();
@@ -273,6 +278,7 @@ describe("hosts by trust token, clone and migrate", () => {
   it("removes the added host and its certificate", async () => {
     await removeHost(db, context, "mig-b");
     expect(listHosts().map((host) => host.id)).toEqual(["mig-a"]);
+    expect(getFleet().hosts().map((host) => host.id)).toEqual(["mig-a"]);
     expect(await listAddedHosts(db)).toEqual([]);
     const trust = await lxcOn(daemonB, ["config", "trust", "list", "--format", "csv"]);
     expect(trust).not.toContain("sandbox-console");
