@@ -39,8 +39,10 @@ export function MigrateDialog({
     void planMigrationAction(instanceKey).then((answer) => {
       if (!answer.ok) return setError(answer.error);
       setPlan(answer.value);
-      const first = answer.value.hosts[0]?.id ?? answer.value.members[0];
-      setTarget(first ? (answer.value.hosts[0] ? `host:${first}` : `member:${first}`) : "");
+      const firstHost = answer.value.hosts[0];
+      const firstMember = answer.value.members[0];
+      if (firstHost) setTarget(`host:${firstHost.id}`);
+      else if (firstMember) setTarget(`member:${firstMember}`);
     });
   }, [open, instanceKey]);
 

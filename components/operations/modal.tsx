@@ -3,8 +3,8 @@
 import { useEffect, useId, useRef } from "react";
 
 /**
- * A modal dialog on the native <dialog> element, which traps focus and
- * closes on Escape. `onClose` runs however it was closed.
+ * Shows a modal dialog on the native <dialog> element, which traps focus
+ * and closes on Escape. `onClose` runs however it was closed.
  */
 export function Modal({
   title,

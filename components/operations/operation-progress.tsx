@@ -6,7 +6,7 @@ import { cancelOperationAction } from "@/app/(console)/operations/actions";
 import { progressPercent } from "@/lib/hosts/operation-text";
 import type { OperationProgress } from "@/lib/hosts/watcher";
 
-/** One running LXD operation: description, progress bar and a cancel button where LXD allows it. */
+/** Shows one running LXD operation with a progress bar, and a cancel button where LXD allows it. */
 export function OperationProgressBar({
   operation,
   canCancel = true,

@@ -1,0 +1,105 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
+
+import { expect, test } from "@playwright/test";
+
+import { instanceStatus, lxc } from "./support/session";
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the lxc CLI against the second daemon, e2e-b. */
+async function lxcB(...args: string[]) {
+  const lxdDir = process.env.E2E_SECOND_LXD_DIR;
+  if (!lxdDir) throw new Error("E2E_SECOND_LXD_DIR is unset; the global setup did not run");
+  return execFileAsync("lxc", args, { env: { ...process.env, LXD_DIR: lxdDir } });
+}
+
+async function statusOnB(name: string): Promise<string> {
+  const { stdout } = await lxcB("list", `^${name}$`, "--format", "csv", "--columns", "s");
+  return stdout.trim();
+}
+
+function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString("hex")}`;
+}
+
+const created: { host: "a" | "b"; name: string }[] = [];
+
+test.afterAll(async () => {
+  for (const { host, name } of created) {
+    const run = host === "a" ? lxc : lxcB;
+    await run("delete", "--force", name).catch(() => undefined);
+  }
+});
+
+test.describe("clone and migrate", () => {
+  test("clone to another host shows progress", async ({ page }) => {
+    // The demo browser sandbox is large enough for LXD to report transfer progress.
+    const copy = uniqueName("demo-copy");
+    created.push({ host: "b", name: copy });
+    await page.goto("/instances/e2e/default/demo-browser");
+
+    await page.getByRole("button", { name: "Clone" }).click();
+    const dialog = page.getByRole("dialog", { name: "Clone demo-browser" });
+    await dialog.getByLabel("New name").fill(copy);
+    await dialog.getByLabel("Host").selectOption("e2e-b");
+    await dialog.getByLabel("Copy without snapshots").check();
+    await dialog.getByLabel("Start the copy").uncheck();
+    await dialog.getByRole("button", { name: "Clone", exact: true }).click();
+
+    await expect(dialog.getByRole("progressbar").first()).toBeVisible({ timeout: 30_000 });
+    await page.screenshot({ path: "test-results/clone-progress.png" });
+    await expect(dialog.getByText(`Copied to ${copy} on e2e-b.`)).toBeVisible({ timeout: 120_000 });
+    expect(await statusOnB(copy)).toBe("STOPPED");
+    expect(await instanceStatus("demo-browser")).toBe("RUNNING");
+  });
+
+  test("migrate explains live moves and reports downtime", async ({ page }) => {
+    const name = uniqueName("mover");
+    created.push({ host: "a", name }, { host: "b", name });
+    await lxc("launch", "test-tiny", name);
+    await page.goto(`/instances/e2e/default/${name}`);
+
+    await page.getByRole("button", { name: "Migrate" }).click();
+    const dialog = page.getByRole("dialog", { name: `Migrate ${name}` });
+    await expect(dialog.getByLabel("Move to")).toHaveValue("host:e2e-b");
+    await expect(dialog.getByTestId("live-reason")).toContainText("CRIU");
+    await page.screenshot({ path: "test-results/migrate-dialog.png" });
+
+    // A live move fails here and leaves the container running where it was.
+    await dialog.getByLabel("Move it live, with its memory state.").check();
+    await dialog.getByRole("button", { name: "Migrate", exact: true }).click();
+    await expect(dialog.getByRole("alert")).toContainText(`Nothing was left on host "e2e-b"`, {
+      timeout: 60_000,
+    });
+    expect(await instanceStatus(name)).toBe("RUNNING");
+    expect(await statusOnB(name)).toBe("");
+
+    await dialog.getByLabel("Stop it, move it and start it again.", { exact: false }).check();
+    await dialog.getByRole("button", { name: "Migrate", exact: true }).click();
+    await expect(dialog.getByText(/Moved to host e2e-b, stopped for \d+\.\d s\./)).toBeVisible({
+      timeout: 60_000,
+    });
+    await page.screenshot({ path: "test-results/migrate-done.png" });
+    expect(await statusOnB(name)).toBe("RUNNING");
+    expect(await instanceStatus(name)).toBe("");
+  });
+
+  test("operations page lists the history", async ({ page }) => {
+    await page.goto("/operations");
+    await expect(page.getByRole("heading", { name: "Operations" })).toBeVisible();
+    await expect(page.getByTestId("operation-row").first()).toBeVisible();
+    await expect(page.getByText("instance.migrate").first()).toBeVisible();
+    await page.screenshot({ path: "test-results/operations.png", fullPage: true });
+  });
+
+  test("hosts page lists both daemons", async ({ page }) => {
+    await page.goto("/hosts");
+    await expect(page.getByTestId("host-e2e")).toContainText("online");
+    await expect(page.getByTestId("host-e2e-b")).toContainText("online");
+    await page.getByTestId("host-e2e-b").getByRole("button", { name: "Test" }).click();
+    await expect(page.getByRole("status")).toContainText("LXD 5.0.2");
+    await page.screenshot({ path: "test-results/hosts.png", fullPage: true });
+  });
+});
