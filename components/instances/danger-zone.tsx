@@ -8,7 +8,7 @@ import type { InstanceKey, InstanceStatus } from "@/lib/instances/types";
 
 import { FeedbackLine, Modal, Panel, buttonClass, dangerButtonClass, inputClass, useToolboxAction } from "./toolbox-ui";
 
-/** Deletes the instance after its name is typed; a running one needs consent to kill it. */
+/** Deletes the instance after its name is typed. A running one also needs consent to kill it. */
 export function DangerZone({
   instanceKey,
   status,

@@ -13,7 +13,7 @@ const freezeText = {
   "not running": "did not freeze it (not running)",
 } as const;
 
-/** One click to freeze a sandbox and keep a snapshot of it, with a reason for the audit log. */
+/** Freezes a sandbox and keeps a snapshot of it in one step, with a reason for the audit log. */
 export function IncidentDialog({ instanceKey, canOperate }: { instanceKey: InstanceKey; canOperate: boolean }) {
   const { pending, feedback, run } = useToolboxAction(instanceKey);
   const [open, setOpen] = useState(false);

@@ -8,7 +8,7 @@ import { PresetsPanel } from "./presets-panel";
 import { SnapshotsPanel } from "./snapshots-panel";
 import { useToolbox } from "./toolbox-ui";
 
-/** The admin's panels on the instance page: snapshots, limits, presets and delete. */
+/** Renders the admin panels of the instance page: snapshots, limits, presets and delete. */
 export function InstanceToolbox({
   instanceKey,
   status,

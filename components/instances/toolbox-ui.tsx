@@ -76,7 +76,7 @@ export function useToolboxAction(key: InstanceKey) {
   return { pending, feedback, setFeedback, run };
 }
 
-/** The outcome of the last action, announced to screen readers. */
+/** Shows the outcome of the last action and announces it to screen readers. */
 export function FeedbackLine({
   feedback,
   busy,
@@ -94,7 +94,7 @@ export function FeedbackLine({
   );
 }
 
-/** A modal dialog with a title; Escape and the backdrop close it. */
+/** Shows a modal dialog with a title, closed by Escape or a click on the backdrop. */
 export function Modal({
   title,
   onClose,
@@ -135,7 +135,7 @@ export function Modal({
   );
 }
 
-/** A titled box on the instance page, matching the page's other sections. */
+/** Renders a titled box that matches the instance page's other sections. */
 export function Panel({
   title,
   wide = false,

@@ -1,57 +1,32 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { listAuditEvents } from "@/lib/audit/audit";
-import { closeDb, type Db } from "@/lib/db/client";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
 import { ConsoleError } from "@/lib/errors";
-import { replaceHosts } from "@/lib/hosts/registry";
 import { caught } from "@/test/harness/caught";
 import {
-  createTinyInstance,
-  deleteInstances,
   integrationTitle,
   lxc,
   lxdDaemon,
-  requireDaemon,
   uniqueInstanceName,
 } from "@/test/harness/lxd-test-context";
 
 import { runBulkAction } from "./bulk";
-
-const actor = { id: "test-user", email: "tester@console.localhost" };
-
-async function status(name: string): Promise<string> {
-  return (await lxc(["list", `^${name}$`, "--format", "csv", "--columns", "s"])).trim();
-}
+import {
+  testActor as actor,
+  testKey,
+  useToolboxTestContext,
+  instanceStatus as status,
+} from "./toolbox-test-context";
 
 describe.skipIf(lxdDaemon === null)(integrationTitle("bulk actions"), () => {
-  let db: Db;
   const first = uniqueInstanceName("bulk");
   const second = uniqueInstanceName("bulk");
-  const key = (name: string) => ({ host: "test", project: "default", name });
-
-  beforeAll(async () => {
-    const daemon = requireDaemon();
-    replaceHosts([
-      { id: "test", name: "Test LXD", endpoint: { kind: "unix", socketPath: daemon.socketPath } },
-    ]);
-    db = await openTestDb();
-    await createTinyInstance(first);
-    await createTinyInstance(second);
-  });
-
-  beforeEach(async () => {
-    await truncateTables(db);
-  });
-
-  afterAll(async () => {
-    await deleteInstances([first, second]);
-    await closeDb(db);
-  });
+  const db = useToolboxTestContext([{ name: first }, { name: second }]);
+  const key = testKey;
 
   it("freezes and unfreezes a selection", async () => {
     const input = { action: "freeze", instances: [key(first), key(second)] };
-    const result = await runBulkAction(db, { actor, input });
+    const result = await runBulkAction(db(), { actor, input });
     expect(result.items.map((item) => [item.key.name, item.ok])).toEqual([
       [first, true],
       [second, true],
@@ -59,7 +34,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("bulk actions"), () => {
     expect(await status(first)).toBe("FROZEN");
     expect(await status(second)).toBe("FROZEN");
 
-    const rows = await listAuditEvents(db, { limit: 10 });
+    const rows = await listAuditEvents(db(), { limit: 10 });
     const bulkOutcome = rows[0];
     expect(bulkOutcome?.action).toBe("instance.bulk");
     expect(bulkOutcome?.result).toBe("success");
@@ -69,13 +44,13 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("bulk actions"), () => {
       expect(row.params).toMatchObject({ bulk: result.bulkId });
     }
 
-    await runBulkAction(db, { actor, input: { ...input, action: "unfreeze" } });
+    await runBulkAction(db(), { actor, input: { ...input, action: "unfreeze" } });
     expect(await status(first)).toBe("RUNNING");
   });
 
   it("snapshots a selection under one name", async () => {
     const input = { action: "snapshot", instances: [key(first), key(second)] };
-    const result = await runBulkAction(db, { actor, input });
+    const result = await runBulkAction(db(), { actor, input });
     expect(result.snapshot).toMatch(/^bulk-\d{8}-\d{6}$/);
     for (const name of [first, second]) {
       expect(await lxc(["query", `/1.0/instances/${name}/snapshots`])).toContain(result.snapshot);
@@ -85,29 +60,29 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("bulk actions"), () => {
   it("lists a failure per instance and keeps going", async () => {
     const missing = uniqueInstanceName("gone");
     const input = { action: "stop", force: true, instances: [key(missing), key(second)] };
-    const result = await runBulkAction(db, { actor, input });
+    const result = await runBulkAction(db(), { actor, input });
 
     expect(result.items[0]?.ok).toBe(false);
     expect(result.items[0]?.error).toContain("does not exist");
     expect(result.items[1]).toEqual({ key: key(second), ok: true, error: null });
     expect(await status(second)).toBe("STOPPED");
 
-    const [bulkOutcome] = await listAuditEvents(db, { limit: 1 });
+    const [bulkOutcome] = await listAuditEvents(db(), { limit: 1 });
     expect(bulkOutcome?.result).toBe("failure");
     expect(bulkOutcome?.error).toBe("The stop failed on 1 of 2 instances.");
   });
 
   it("rejects an unknown action and an empty selection", async () => {
     const unknown = await caught(
-      runBulkAction(db, { actor, input: { action: "reboot", instances: [key(first)] } }),
+      runBulkAction(db(), { actor, input: { action: "reboot", instances: [key(first)] } }),
     );
     expect((unknown as ConsoleError).code).toBe("invalid_input");
     expect((unknown as ConsoleError).message).toContain('"reboot"');
 
-    const empty = await caught(runBulkAction(db, { actor, input: { action: "start", instances: [] } }));
+    const empty = await caught(runBulkAction(db(), { actor, input: { action: "start", instances: [] } }));
     expect((empty as ConsoleError).message).toContain("select at least one instance");
 
-    const outcomes = (await listAuditEvents(db, { limit: 4 })).filter((row) => row.phase === "outcome");
+    const outcomes = (await listAuditEvents(db(), { limit: 4 })).filter((row) => row.phase === "outcome");
     expect(outcomes.map((row) => row.result)).toEqual(["failure", "failure"]);
   });
 });

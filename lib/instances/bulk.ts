@@ -30,7 +30,7 @@ export const bulkInputSchema = z.strictObject({
 export interface BulkItemResult {
   key: InstanceKey;
   ok: boolean;
-  /** Why the action failed on this instance, as shown to the user. */
+  /** Reason the action failed on this instance, as shown to the user. */
   error: string | null;
 }
 
@@ -44,8 +44,8 @@ export interface BulkResult {
 
 /**
  * Runs one action over a selection, one instance after another, and
- * returns a result per instance. The run is audited as "instance.bulk";
- * each instance's own rows carry its correlation id in params.bulk. A
+ * returns a result per instance. The run is audited as "instance.bulk",
+ * and each instance's own rows carry its correlation id in params.bulk. A
  * failure on one instance does not stop the others.
  */
 export async function runBulkAction(

@@ -32,7 +32,7 @@ export interface Actor {
 
 /**
  * Builds a zod schema for one LXD config value. A bad value fails with a
- * sentence that quotes it, names the key, says why and lists the accepted
+ * sentence that quotes it, names the key, gives the reason and lists the accepted
  * forms. The empty string is valid and means "unset".
  */
 export function lxdValueSchema(
@@ -64,18 +64,24 @@ export interface ConfigChangeRequest extends Actor {
   key: InstanceKey;
   /** Dotted audit action, such as "instance.limits.update". */
   action: string;
-  /** What the user asked for, recorded in the intent row. */
+  /** Request as the user made it, recorded in the intent row. */
   requested: Record<string, unknown>;
   /**
    * ETag the user's view was loaded with. LXD rejects the change when the
-   * instance changed since; without it the change applies to the current
+   * instance changed since. Without it the change applies to the current
    * instance.
    */
   etag?: string | null;
-  /** Validates the request; runs inside the audit, so rejections are recorded. */
+  /** Validates the request. It runs inside the audit, so rejections are recorded. */
   validate: () => void;
   /** Changes the PUT body and returns the diff of the keys it changed. */
   edit: (put: LxdInstancePut, instance: LxdInstance) => ConfigDiff;
+  /**
+   * Config keys that go out in a second PUT of their own when they change
+   * together with other keys. When that second PUT fails, the first one
+   * stays applied, and the outcome row records the failure.
+   */
+  writeLast?: readonly string[];
 }
 
 /**
@@ -110,12 +116,43 @@ export async function applyConfigChange(
       params.before = diff.before;
       params.after = diff.after;
 
+      const first = withoutLateKeys(put, instance, diff, request.writeLast ?? []);
       await runOperation(client, audit, key, "change", () =>
-        replaceInstance(client, key, put, { etag: request.etag ?? etag }),
+        replaceInstance(client, key, first ?? put, { etag: request.etag ?? etag }),
       );
+      if (first !== null) {
+        // The first PUT passed the If-Match check, so this one builds on it.
+        const { etag: nextEtag } = await readInstance(client, key);
+        await runOperation(client, audit, key, "change", () =>
+          replaceInstance(client, key, put, { etag: nextEtag }),
+        );
+      }
       return diff;
     },
   );
+}
+
+/**
+ * Returns the PUT body with the `writeLast` keys still at their old values,
+ * or null when no such key changes together with another key.
+ */
+function withoutLateKeys(
+  put: LxdInstancePut,
+  instance: LxdInstance,
+  diff: ConfigDiff,
+  writeLast: readonly string[],
+): LxdInstancePut | null {
+  const changed = Object.keys(diff.after);
+  const late = changed.filter((name) => writeLast.includes(name));
+  if (late.length === 0 || late.length === changed.length) return null;
+
+  const first: LxdInstancePut = { ...put, config: { ...put.config } };
+  for (const name of late) {
+    const old = instance.config[name];
+    if (old === undefined) delete first.config[name];
+    else first.config[name] = old;
+  }
+  return first;
 }
 
 /** Builds an audit target for an action on one instance. */

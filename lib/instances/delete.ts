@@ -10,15 +10,15 @@ import type { InstanceKey } from "./types";
 
 export interface DeleteInstanceRequest extends Actor {
   key: InstanceKey;
-  /** The name the user typed to confirm; must equal the instance's name. */
+  /** Name the user typed to confirm, which must equal the instance's name. */
   confirmName: unknown;
-  /** Kill a running or frozen instance first instead of refusing. */
+  /** Kill a running or frozen instance first instead of rejecting the delete. */
   force?: boolean;
 }
 
 /**
  * Deletes an instance with its snapshots, audited as "instance.delete". A
- * running or frozen instance is refused unless `force` is set, in which
+ * running or frozen instance is rejected unless `force` is set, in which
  * case it is killed first. When the delete itself then fails, the instance
  * stays stopped.
  */

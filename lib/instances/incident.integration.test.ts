@@ -1,55 +1,31 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { listAuditEvents } from "@/lib/audit/audit";
-import { closeDb, type Db } from "@/lib/db/client";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
 import { ConsoleError } from "@/lib/errors";
-import { replaceHosts } from "@/lib/hosts/registry";
 import { caught } from "@/test/harness/caught";
 import {
-  createTinyInstance,
-  deleteInstances,
   integrationTitle,
   lxc,
   lxdDaemon,
-  requireDaemon,
   uniqueInstanceName,
 } from "@/test/harness/lxd-test-context";
 
 import { respondToIncident } from "./incident";
-
-const actor = { id: "test-user", email: "tester@console.localhost" };
-
-async function status(name: string): Promise<string> {
-  return (await lxc(["list", `^${name}$`, "--format", "csv", "--columns", "s"])).trim();
-}
+import {
+  testActor as actor,
+  testKey,
+  useToolboxTestContext,
+  instanceStatus as status,
+} from "./toolbox-test-context";
 
 describe.skipIf(lxdDaemon === null)(integrationTitle("incident response"), () => {
-  let db: Db;
   const name = uniqueInstanceName("inc");
-  const key = () => ({ host: "test", project: "default", name });
-
-  beforeAll(async () => {
-    const daemon = requireDaemon();
-    replaceHosts([
-      { id: "test", name: "Test LXD", endpoint: { kind: "unix", socketPath: daemon.socketPath } },
-    ]);
-    db = await openTestDb();
-    await createTinyInstance(name);
-  });
-
-  beforeEach(async () => {
-    await truncateTables(db);
-  });
-
-  afterAll(async () => {
-    await deleteInstances([name]);
-    await closeDb(db);
-  });
+  const db = useToolboxTestContext([{ name }]);
+  const key = () => testKey(name);
 
   it("freezes, snapshots and links the rows", async () => {
     const now = new Date("2026-12-04T17:05:09Z");
-    const result = await respondToIncident(db, {
+    const result = await respondToIncident(db(), {
       actor,
       key: key(),
       reason: "Unexpected outbound traffic",
@@ -61,7 +37,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("incident response"), () =>
     const snapshots = await lxc(["query", `/1.0/instances/${name}/snapshots`]);
     expect(snapshots).toContain("incident-20261204-170509");
 
-    const rows = (await listAuditEvents(db, { limit: 10 })).reverse();
+    const rows = (await listAuditEvents(db(), { limit: 10 })).reverse();
     expect(rows.map((row) => [row.action, row.phase, row.result])).toEqual([
       ["instance.incident", "intent", "pending"],
       ["instance.freeze", "intent", "pending"],
@@ -85,7 +61,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("incident response"), () =>
 
   it("keeps a frozen instance frozen", async () => {
     expect(await status(name)).toBe("FROZEN");
-    const result = await respondToIncident(db, {
+    const result = await respondToIncident(db(), {
       actor,
       key: key(),
       reason: "Second look",
@@ -95,12 +71,12 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("incident response"), () =>
     expect(await status(name)).toBe("FROZEN");
   });
 
-  it("requires a reason and audits the refusal", async () => {
-    const error = await caught(respondToIncident(db, { actor, key: key(), reason: "  " }));
+  it("requires a reason and audits the rejection", async () => {
+    const error = await caught(respondToIncident(db(), { actor, key: key(), reason: "  " }));
     expect((error as ConsoleError).code).toBe("invalid_input");
     expect((error as ConsoleError).message).toContain("describe the incident");
 
-    const rows = await listAuditEvents(db, { limit: 5 });
+    const rows = await listAuditEvents(db(), { limit: 5 });
     expect(rows.map((row) => [row.action, row.phase, row.result])).toEqual([
       ["instance.incident", "outcome", "failure"],
       ["instance.incident", "intent", "pending"],
@@ -110,7 +86,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("incident response"), () =>
   it("records a failed snapshot as a failed incident", async () => {
     // The name of the first incident's snapshot is taken.
     const error = await caught(
-      respondToIncident(db, {
+      respondToIncident(db(), {
         actor,
         key: key(),
         reason: "Repeat",
@@ -118,7 +94,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("incident response"), () =>
       }),
     );
     expect(error).toBeInstanceOf(ConsoleError);
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.action).toBe("instance.incident");
     expect(outcome?.result).toBe("failure");
   });

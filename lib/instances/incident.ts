@@ -18,9 +18,9 @@ export const incidentReasonSchema = z
 
 export interface IncidentRequest extends Actor {
   key: InstanceKey;
-  /** Free text from the admin; validated inside the audited action. */
+  /** Free text from the admin, validated inside the audited action. */
   reason: unknown;
-  /** Time the snapshot is named after; defaults to now. */
+  /** Time the snapshot is named after, now unless given. */
   now?: Date;
 }
 
@@ -28,7 +28,7 @@ export interface IncidentResult {
   /** Correlation id of the "instance.incident" rows, referenced by the others. */
   incidentId: string;
   snapshot: string;
-  /** What happened to the instance's processes. */
+  /** Effect on the instance's processes. */
   freeze: "frozen" | "already frozen" | "not running";
 }
 
@@ -36,7 +36,7 @@ export interface IncidentResult {
  * Freezes an instance and snapshots it under incident-YYYYMMDD-HHMMSS, as
  * one "instance.incident" audit action. The freeze and snapshot rows carry
  * the incident's correlation id in params.incident. The freeze comes first,
- * so the snapshot holds the files as they were when the admin acted.
+ * so the snapshot contains the files as they were when the admin acted.
  */
 export async function respondToIncident(
   db: Db,

@@ -1,24 +1,22 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { listAuditEvents } from "@/lib/audit/audit";
-import { closeDb, type Db } from "@/lib/db/client";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
 import { ConsoleError } from "@/lib/errors";
-import { replaceHosts } from "@/lib/hosts/registry";
 import { caught } from "@/test/harness/caught";
 import {
-  createTinyInstance,
-  deleteInstances,
   integrationTitle,
   lxc,
   lxdDaemon,
-  requireDaemon,
   uniqueInstanceName,
 } from "@/test/harness/lxd-test-context";
 
 import { readLimits, updateLimits } from "./limits";
-
-const actor = { id: "test-user", email: "tester@console.localhost" };
+import {
+  testActor as actor,
+  testKey,
+  useToolboxTestContext,
+  configValue,
+} from "./toolbox-test-context";
 
 /**
  * Reads a cgroup v1 file as the container sees it. The test image's init
@@ -32,7 +30,7 @@ async function cgroupValue(name: string, controller: string, file: string): Prom
   return (await lxc(["exec", name, "--", "sh", "-c", script])).trim();
 }
 
-/** Polls a cgroup file, because LXD spreads CPU counts over CPUs in the background. */
+/** Polls a value, because LXD pins CPUs from a background task, not during the update. */
 async function eventually(read: () => Promise<string>, expected: RegExp): Promise<string> {
   const deadline = Date.now() + 20_000;
   let value = await read();
@@ -43,38 +41,16 @@ async function eventually(read: () => Promise<string>, expected: RegExp): Promis
   return value;
 }
 
-async function configValue(name: string, key: string): Promise<string> {
-  return (await lxc(["config", "get", name, key])).trim();
-}
-
 describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
-  let db: Db;
   const name = uniqueInstanceName("lim");
-  const key = () => ({ host: "test", project: "default", name });
-
-  beforeAll(async () => {
-    const daemon = requireDaemon();
-    replaceHosts([
-      { id: "test", name: "Test LXD", endpoint: { kind: "unix", socketPath: daemon.socketPath } },
-    ]);
-    db = await openTestDb();
-    await createTinyInstance(name);
-  });
-
-  beforeEach(async () => {
-    await truncateTables(db);
-  });
-
-  afterAll(async () => {
-    await deleteInstances([name]);
-    await closeDb(db);
-  });
+  const db = useToolboxTestContext([{ name }]);
+  const key = () => testKey(name);
 
   it("applies each limit live and the container feels it", async () => {
     const { etag } = await readLimits(key());
     expect(etag).not.toBeNull();
 
-    await updateLimits(db, {
+    await updateLimits(db(), {
       actor,
       key: key(),
       etag,
@@ -98,7 +74,8 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
     expect(await cgroupValue(name, "memory", "memory.limit_in_bytes")).toBe(String(128 * 2 ** 20));
     expect(await cgroupValue(name, "memory", "memory.swappiness")).toBe("0");
     expect(await cgroupValue(name, "pids", "pids.max")).toBe("77");
-    expect(await cgroupValue(name, "cpuset", "cpuset.cpus")).toBe("1");
+    const cpuset = () => cgroupValue(name, "cpuset", "cpuset.cpus");
+    expect(await eventually(cpuset, /^1$/)).toBe("1");
     // lxcfs shows the memory limit in the container's /proc/meminfo.
     const meminfo = await lxc(["exec", name, "--", "head", "-1", "/proc/meminfo"]);
     expect(meminfo).toMatch(/^MemTotal:\s+131072 kB/);
@@ -108,7 +85,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
     expect(view.usage.memoryBytes).toBeGreaterThan(0);
     expect(view.usage.processes).toBeGreaterThan(0);
 
-    const [outcome, intent] = await listAuditEvents(db, { limit: 2 });
+    const [outcome, intent] = await listAuditEvents(db(), { limit: 2 });
     expect(intent?.action).toBe("instance.limits.update");
     expect(outcome?.result).toBe("success");
     expect(outcome?.params).toMatchObject({
@@ -118,14 +95,14 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
   });
 
   it("applies a CPU count", async () => {
-    await updateLimits(db, { actor, key: key(), values: { "limits.cpu": "1" } });
+    await updateLimits(db(), { actor, key: key(), values: { "limits.cpu": "1" } });
     expect(await configValue(name, "limits.cpu")).toBe("1");
     const nproc = () => lxc(["exec", name, "--", "nproc"]).then((text) => text.trim());
     expect(await eventually(nproc, /^1$/)).toBe("1");
   });
 
   it("applies a percentage allowance and memory share", async () => {
-    await updateLimits(db, {
+    await updateLimits(db(), {
       actor,
       key: key(),
       values: { "limits.cpu.allowance": "50%", "limits.memory": "50%", "limits.cpu": "" },
@@ -140,13 +117,13 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
   // The test daemon's dir pool has no project quotas, so LXD 5.0 stores the
   // size without enforcing it; only the stored value can be checked here.
   it("sets the root disk size through an instance copy of the device", async () => {
-    await updateLimits(db, { actor, key: key(), values: { "root.size": "3GiB" } });
+    await updateLimits(db(), { actor, key: key(), values: { "root.size": "3GiB" } });
     expect((await lxc(["config", "device", "get", name, "root", "size"])).trim()).toBe("3GiB");
 
     const view = await readLimits(key());
     expect(view.limits["root.size"]).toEqual({ own: "3GiB", effective: "3GiB" });
 
-    await updateLimits(db, { actor, key: key(), values: { "root.size": "" } });
+    await updateLimits(db(), { actor, key: key(), values: { "root.size": "" } });
     expect((await readLimits(key())).limits["root.size"].own).toBeNull();
   });
 
@@ -164,7 +141,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
   ])("rejects %s=%s with the config unchanged", async (field, value, reason) => {
     const before = (await readLimits(key())).limits;
     const error = await caught(
-      updateLimits(db, { actor, key: key(), values: { [field]: value } }),
+      updateLimits(db(), { actor, key: key(), values: { [field]: value } }),
     );
     expect((error as ConsoleError).code).toBe("invalid_input");
     const message = (error as ConsoleError).message;
@@ -173,14 +150,14 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
     expect(message).toContain("Accepted forms:");
     expect((await readLimits(key())).limits).toEqual(before);
 
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.result).toBe("failure");
     expect(outcome?.error).toBe(message);
   });
 
   it("rejects an unknown key", async () => {
     const error = await caught(
-      updateLimits(db, { actor, key: key(), values: { "limits.gpu": "1" } }),
+      updateLimits(db(), { actor, key: key(), values: { "limits.gpu": "1" } }),
     );
     expect((error as ConsoleError).code).toBe("invalid_input");
     expect((error as ConsoleError).message).toContain('"limits.gpu"');
@@ -191,27 +168,27 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
     await lxc(["config", "set", name, "limits.processes", "90"]);
 
     const error = await caught(
-      updateLimits(db, { actor, key: key(), etag, values: { "limits.processes": "60" } }),
+      updateLimits(db(), { actor, key: key(), etag, values: { "limits.processes": "60" } }),
     );
     expect((error as ConsoleError).code).toBe("conflict");
     expect((error as ConsoleError).message).toContain("changed after you loaded it");
     expect(await configValue(name, "limits.processes")).toBe("90");
 
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.result).toBe("failure");
     expect(outcome?.error).toContain("changed after you loaded it");
   });
 
   it("reports LXD's own rejection with the instance name", async () => {
     const error = await caught(
-      updateLimits(db, { actor, key: key(), values: { "limits.processes": "-5" } }),
+      updateLimits(db(), { actor, key: key(), values: { "limits.processes": "-5" } }),
     );
     expect(error).toBeInstanceOf(ConsoleError);
     expect((error as ConsoleError).message).toContain(name);
     expect((error as ConsoleError).message).toContain("LXD returned an error");
     expect(await configValue(name, "limits.processes")).toBe("90");
 
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.result).toBe("failure");
     expect(outcome?.operationId).toMatch(/^[0-9a-f-]{36}$/);
   });

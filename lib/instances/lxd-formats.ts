@@ -1,9 +1,10 @@
 /**
  * Checks of config values in the formats LXD 5.0 accepts, so the console
  * rejects a bad value with a message naming the accepted forms before LXD
- * sees it. The rules follow LXD's validators (shared/validate, shared/units
- * and the snapshot expiry parser in canonical/lxd). Each check returns null
- * for a valid value or the reason it is invalid.
+ * receives it. The rules follow LXD's validators in shared/validate and
+ * shared/units of canonical/lxd. The expiry and snapshot name rules were
+ * checked against LXD 5.0.2. Each check returns null for a valid value or
+ * the reason it is invalid.
  */
 
 /** A check of one value: null when valid, else the reason. */
@@ -27,7 +28,7 @@ const BYTE_UNITS = [
 
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** A whole number LXD parses as a signed 64-bit integer. */
+/** Accepts a whole number that LXD parses as a signed 64-bit integer. */
 export const checkInteger: FormatCheck = (value) => {
   if (!/^[+-]?\d+$/.test(value)) return "it is not a whole number";
   const number = BigInt(value);
@@ -37,7 +38,7 @@ export const checkInteger: FormatCheck = (value) => {
   return null;
 };
 
-/** A size such as 512MiB, 2GB or 1073741824, as LXD's ParseByteSizeString reads it. */
+/** Accepts a size such as 512MiB, 2GB or 1073741824, as LXD's ParseByteSizeString reads it. */
 export const checkByteSize: FormatCheck = (value) => {
   const match = /^(\d+)(.*)$/.exec(value);
   if (!match) return "it does not start with a whole number";
@@ -50,20 +51,20 @@ export const checkByteSize: FormatCheck = (value) => {
   return null;
 };
 
-/** A percentage such as 50%, whole numbers only. */
+/** Accepts a whole percentage such as 50%. */
 function checkPercent(value: string): string | null {
   return /^\d+%$/.test(value) ? null : "it is not a whole percentage";
 }
 
-/** true or false, in any of the spellings LXD's IsBool accepts. */
+/** Accepts true or false in any of the spellings LXD's IsBool accepts. */
 export const checkBoolean: FormatCheck = (value) => {
   const accepted = ["true", "false", "yes", "no", "1", "0", "on", "off"];
   return accepted.includes(value.toLowerCase()) ? null : "it is not a boolean";
 };
 
 /**
- * A CPU count such as 2, or a CPU set such as 0-1,3 that names no CPU
- * twice. A count must be at least 1.
+ * Accepts a CPU count such as 2, or a CPU set such as 0-1,3 that names no
+ * CPU twice. A count must be at least 1.
  */
 export const checkCpuLimit: FormatCheck = (value) => {
   if (/^\d+$/.test(value)) {
@@ -88,8 +89,8 @@ export const checkCpuLimit: FormatCheck = (value) => {
 };
 
 /**
- * A soft share such as 50%, or a hard time slice such as 25ms/100ms
- * (milliseconds of CPU time per period).
+ * Accepts a soft share such as 50%, or a hard time slice such as
+ * 25ms/100ms (milliseconds of CPU time per period).
  */
 export const checkCpuAllowance: FormatCheck = (value) => {
   if (value.endsWith("%")) return checkPercent(value);
@@ -102,7 +103,7 @@ export const checkCpuAllowance: FormatCheck = (value) => {
   return null;
 };
 
-/** A size such as 512MiB, or a percentage of the host's memory such as 50%. */
+/** Accepts a size such as 512MiB, or a percentage of host memory such as 50%. */
 export const checkMemoryLimit: FormatCheck = (value) => {
   if (value.endsWith("%")) return checkPercent(value);
   return checkByteSize(value);
@@ -140,7 +141,7 @@ const CRON_FIELDS = [
 ] as const;
 
 /**
- * A schedule: a five-field cron expression (minute hour day-of-month month
+ * Accepts a schedule: a five-field cron expression (minute hour day-of-month month
  * day-of-week) or an alias such as @daily. Several schedules are separated
  * by a comma and a space, as LXD splits them.
  */
@@ -197,7 +198,7 @@ function checkCronField(
 }
 
 /**
- * An expiry such as 1d, 2w or 3M 1d: space-separated amounts with the units
+ * Accepts an expiry such as 1d, 2w or 3M 1d: space-separated amounts with the units
  * M (minutes), H (hours), d (days), w (weeks), m (months) and y (years),
  * each unit used at most once.
  */
@@ -214,7 +215,7 @@ export const checkExpiry: FormatCheck = (value) => {
 };
 
 /**
- * A snapshot name as LXD 5.0.2 accepts it: not empty, without spaces and
+ * Accepts a snapshot name as LXD 5.0.2 does: not empty, without spaces and
  * without / ? & or +. The console also rejects "." and "..", which LXD
  * accepts but which would name another path in the snapshot's URL.
  */
@@ -228,7 +229,7 @@ export const checkSnapshotName: FormatCheck = (value) => {
 };
 
 /**
- * A snapshot name pattern: a Pongo2 template such as snap%d or
+ * Accepts a snapshot name pattern: a Pongo2 template such as snap%d or
  * {{ creation_date|date:'2006-01-02' }}, which must not contain the
  * characters a snapshot name may not contain.
  */

@@ -1,52 +1,36 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 import { listAuditEvents } from "@/lib/audit/audit";
-import { closeDb, type Db } from "@/lib/db/client";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
+import { truncateTables } from "@/lib/db/test-database";
 import { ConsoleError } from "@/lib/errors";
-import { replaceHosts } from "@/lib/hosts/registry";
 import { caught } from "@/test/harness/caught";
 import {
-  createTinyInstance,
-  deleteInstances,
   integrationTitle,
   lxc,
   lxdDaemon,
-  requireDaemon,
   uniqueInstanceName,
 } from "@/test/harness/lxd-test-context";
 
 import { readLimits } from "./limits";
 import { applyPreset, deletePreset, listPresets, savePreset } from "./presets";
-
-const actor = { id: "test-user", email: "tester@console.localhost" };
+import {
+  testActor as actor,
+  testKey,
+  useToolboxTestContext,
+} from "./toolbox-test-context";
 
 describe.skipIf(lxdDaemon === null)(integrationTitle("limit presets"), () => {
-  let db: Db;
   const name = uniqueInstanceName("pre");
-  const key = () => ({ host: "test", project: "default", name });
+  const db = useToolboxTestContext([{ name }]);
+  const key = () => testKey(name);
 
-  beforeAll(async () => {
-    const daemon = requireDaemon();
-    replaceHosts([
-      { id: "test", name: "Test LXD", endpoint: { kind: "unix", socketPath: daemon.socketPath } },
-    ]);
-    db = await openTestDb();
-    await createTinyInstance(name);
-  });
-
-  beforeEach(async () => {
-    await truncateTables(db);
-  });
-
+  // Later suites expect the seeded presets back.
   afterAll(async () => {
-    await deleteInstances([name]);
-    await truncateTables(db);
-    await closeDb(db);
+    await truncateTables(db());
   });
 
   it("lists the seeded presets", async () => {
-    const presets = await listPresets(db);
+    const presets = await listPresets(db());
     expect(presets.map((preset) => preset.name)).toEqual(["large", "medium", "small"]);
     expect(presets[2]?.limits).toEqual({
       "limits.cpu": "1",
@@ -56,22 +40,22 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("limit presets"), () => {
   });
 
   it("adds, edits and removes a preset with audit rows", async () => {
-    await savePreset(db, {
+    await savePreset(db(), {
       actor,
       preset: { name: "tiny", description: "for tests", limits: { "limits.memory": "64MiB" } },
     });
-    await savePreset(db, {
+    await savePreset(db(), {
       actor,
       preset: { name: "tiny", limits: { "limits.memory": "96MiB", "limits.processes": "50" } },
     });
-    const tiny = (await listPresets(db)).find((preset) => preset.name === "tiny");
+    const tiny = (await listPresets(db())).find((preset) => preset.name === "tiny");
     expect(tiny?.limits).toEqual({ "limits.memory": "96MiB", "limits.processes": "50" });
     expect(tiny?.updatedBy).toBe(actor.email);
 
-    await deletePreset(db, { actor, name: "tiny" });
-    expect((await listPresets(db)).map((preset) => preset.name)).not.toContain("tiny");
+    await deletePreset(db(), { actor, name: "tiny" });
+    expect((await listPresets(db())).map((preset) => preset.name)).not.toContain("tiny");
 
-    const rows = await listAuditEvents(db, { limit: 10 });
+    const rows = await listAuditEvents(db(), { limit: 10 });
     expect(rows.map((row) => [row.action, row.phase, row.result])).toEqual([
       ["preset.delete", "outcome", "success"],
       ["preset.delete", "intent", "pending"],
@@ -88,41 +72,41 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("limit presets"), () => {
 
   it("rejects a preset with a bad limit or name", async () => {
     const badLimit = await caught(
-      savePreset(db, { actor, preset: { name: "odd", limits: { "limits.cpu": "x" } } }),
+      savePreset(db(), { actor, preset: { name: "odd", limits: { "limits.cpu": "x" } } }),
     );
     expect((badLimit as ConsoleError).code).toBe("invalid_input");
     expect((badLimit as ConsoleError).message).toContain('Invalid value "x" for limits.cpu');
 
     const badName = await caught(
-      savePreset(db, { actor, preset: { name: "Big One", limits: { "limits.cpu": "2" } } }),
+      savePreset(db(), { actor, preset: { name: "Big One", limits: { "limits.cpu": "2" } } }),
     );
     expect((badName as ConsoleError).message).toContain('"Big One"');
     expect((badName as ConsoleError).message).toContain("lowercase letters");
 
-    const empty = await caught(savePreset(db, { actor, preset: { name: "none", limits: {} } }));
+    const empty = await caught(savePreset(db(), { actor, preset: { name: "none", limits: {} } }));
     expect((empty as ConsoleError).message).toContain("at least one limit");
 
-    expect((await listPresets(db)).map((preset) => preset.name)).toEqual(["large", "medium", "small"]);
-    const outcomes = (await listAuditEvents(db, { limit: 6 })).filter((row) => row.phase === "outcome");
+    expect((await listPresets(db())).map((preset) => preset.name)).toEqual(["large", "medium", "small"]);
+    const outcomes = (await listAuditEvents(db(), { limit: 6 })).filter((row) => row.phase === "outcome");
     expect(outcomes.map((row) => row.result)).toEqual(["failure", "failure", "failure"]);
   });
 
   it("applies a preset to an instance", async () => {
     const { etag } = await readLimits(key());
-    await applyPreset(db, { actor, key: key(), name: "small", etag });
+    await applyPreset(db(), { actor, key: key(), name: "small", etag });
     expect((await lxc(["config", "get", name, "limits.memory"])).trim()).toBe("1GiB");
     expect((await lxc(["config", "get", name, "limits.processes"])).trim()).toBe("500");
 
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.action).toBe("instance.limits.update");
     expect(outcome?.params).toMatchObject({ preset: "small", after: { "limits.cpu": "1" } });
   });
 
   it("reports a missing preset and audits it", async () => {
-    const error = await caught(applyPreset(db, { actor, key: key(), name: "huge" }));
+    const error = await caught(applyPreset(db(), { actor, key: key(), name: "huge" }));
     expect((error as ConsoleError).code).toBe("not_found");
     expect((error as ConsoleError).message).toContain('"huge"');
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.result).toBe("failure");
   });
 });

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { listAuditEvents } from "@/lib/audit/audit";
-import { closeDb, type Db } from "@/lib/db/client";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
 import { ConsoleError } from "@/lib/errors";
-import { replaceHosts } from "@/lib/hosts/registry";
 import { caught } from "@/test/harness/caught";
 import {
-  createTinyInstance,
-  deleteInstances,
   integrationTitle,
   lxc,
   lxdDaemon,
-  requireDaemon,
   uniqueInstanceName,
 } from "@/test/harness/lxd-test-context";
 
@@ -23,8 +17,12 @@ import {
   restoreInstanceSnapshot,
   updateSnapshotSchedule,
 } from "./snapshots";
-
-const actor = { id: "test-user", email: "tester@console.localhost" };
+import {
+  testActor as actor,
+  testKey,
+  useToolboxTestContext,
+  configValue,
+} from "./toolbox-test-context";
 
 async function readFile(name: string, path: string): Promise<string | null> {
   try {
@@ -34,52 +32,30 @@ async function readFile(name: string, path: string): Promise<string | null> {
   }
 }
 
-async function configValue(name: string, key: string): Promise<string> {
-  return (await lxc(["config", "get", name, key])).trim();
-}
-
 describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () => {
-  let db: Db;
   const name = uniqueInstanceName("snap");
-  const key = () => ({ host: "test", project: "default", name });
-
-  beforeAll(async () => {
-    const daemon = requireDaemon();
-    replaceHosts([
-      { id: "test", name: "Test LXD", endpoint: { kind: "unix", socketPath: daemon.socketPath } },
-    ]);
-    db = await openTestDb();
-    await createTinyInstance(name);
-  });
-
-  beforeEach(async () => {
-    await truncateTables(db);
-  });
-
-  afterAll(async () => {
-    await deleteInstances([name]);
-    await closeDb(db);
-  });
+  const db = useToolboxTestContext([{ name }]);
+  const key = () => testKey(name);
 
   it("restore brings back old files and drops new ones", async () => {
     await lxc(["exec", name, "--", "sh", "-c", "echo before > /root/kept.txt"]);
-    await createInstanceSnapshot(db, { actor, key: key(), name: "base" });
+    await createInstanceSnapshot(db(), { actor, key: key(), name: "base" });
 
     await lxc(["exec", name, "--", "sh", "-c", "echo changed > /root/kept.txt"]);
     await lxc(["exec", name, "--", "sh", "-c", "echo late > /root/late.txt"]);
     expect(await readFile(name, "/root/late.txt")).toBe("late\n");
 
-    await restoreInstanceSnapshot(db, { actor, key: key(), name: "base" });
+    await restoreInstanceSnapshot(db(), { actor, key: key(), name: "base" });
     expect(await readFile(name, "/root/kept.txt")).toBe("before\n");
     expect(await readFile(name, "/root/late.txt")).toBeNull();
 
-    const view = await readSnapshots(db, key());
+    const view = await readSnapshots(db(), key());
     const base = view.snapshots.find((snapshot) => snapshot.name === "base");
     expect(base?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(base?.expiresAt).toBeNull();
     expect(base?.stateful).toBe(false);
 
-    const rows = await listAuditEvents(db, { limit: 10 });
+    const rows = await listAuditEvents(db(), { limit: 10 });
     expect(rows.map((row) => [row.action, row.phase, row.result])).toEqual([
       ["instance.snapshot.restore", "outcome", "success"],
       ["instance.snapshot.restore", "intent", "pending"],
@@ -91,25 +67,25 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
   });
 
   it("deletes a snapshot", async () => {
-    await createInstanceSnapshot(db, { actor, key: key(), name: "doomed" });
-    await deleteInstanceSnapshot(db, { actor, key: key(), name: "doomed" });
+    await createInstanceSnapshot(db(), { actor, key: key(), name: "doomed" });
+    await deleteInstanceSnapshot(db(), { actor, key: key(), name: "doomed" });
 
-    const view = await readSnapshots(db, key());
+    const view = await readSnapshots(db(), key());
     expect(view.snapshots.map((snapshot) => snapshot.name)).not.toContain("doomed");
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.action).toBe("instance.snapshot.delete");
     expect(outcome?.result).toBe("success");
   });
 
   it("rejects a bad snapshot name and audits it", async () => {
     const error = await caught(
-      createInstanceSnapshot(db, { actor, key: key(), name: "a/b" }),
+      createInstanceSnapshot(db(), { actor, key: key(), name: "a/b" }),
     );
     expect((error as ConsoleError).code).toBe("invalid_input");
     expect((error as ConsoleError).message).toContain('Invalid snapshot name "a/b"');
     expect((error as ConsoleError).message).toContain('contains "/"');
 
-    const [outcome, intent] = await listAuditEvents(db, { limit: 2 });
+    const [outcome, intent] = await listAuditEvents(db(), { limit: 2 });
     expect(intent?.phase).toBe("intent");
     expect(outcome?.result).toBe("failure");
     expect(outcome?.error).toContain("Invalid snapshot name");
@@ -117,7 +93,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
 
   it("rejects a snapshot name with a space", async () => {
     const error = await caught(
-      createInstanceSnapshot(db, { actor, key: key(), name: "two words" }),
+      createInstanceSnapshot(db(), { actor, key: key(), name: "two words" }),
     );
     expect((error as ConsoleError).code).toBe("invalid_input");
     expect((error as ConsoleError).message).toContain("contains a space");
@@ -125,40 +101,40 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
 
   it("reports a failed restore of a missing snapshot", async () => {
     const error = await caught(
-      restoreInstanceSnapshot(db, { actor, key: key(), name: "never-made" }),
+      restoreInstanceSnapshot(db(), { actor, key: key(), name: "never-made" }),
     );
     expect(error).toBeInstanceOf(ConsoleError);
     expect((error as ConsoleError).message).toContain(name);
 
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.action).toBe("instance.snapshot.restore");
     expect(outcome?.result).toBe("failure");
   });
 
   it("stateful snapshot fails, then is offered no more", async () => {
-    const before = await readSnapshots(db, key());
+    const before = await readSnapshots(db(), key());
     expect(before.stateful.available).toBe(true);
 
     const error = await caught(
-      createInstanceSnapshot(db, { actor, key: key(), name: "mem", stateful: true }),
+      createInstanceSnapshot(db(), { actor, key: key(), name: "mem", stateful: true }),
     );
     expect(error).toBeInstanceOf(ConsoleError);
 
-    const after = await readSnapshots(db, key());
+    const after = await readSnapshots(db(), key());
     expect(after.stateful.available).toBe(false);
     expect(after.stateful.reason).toMatch(/criu/i);
     expect(after.snapshots.map((snapshot) => snapshot.name)).not.toContain("mem");
 
     const refused = await caught(
-      createInstanceSnapshot(db, { actor, key: key(), name: "mem2", stateful: true }),
+      createInstanceSnapshot(db(), { actor, key: key(), name: "mem2", stateful: true }),
     );
     expect((refused as ConsoleError).code).toBe("invalid_input");
     expect((refused as ConsoleError).message).toMatch(/cannot save container memory/);
   });
 
   it("saves the schedule, expiry and pattern", async () => {
-    const { etag } = await readSnapshots(db, key());
-    const diff = await updateSnapshotSchedule(db, {
+    const { etag } = await readSnapshots(db(), key());
+    const diff = await updateSnapshotSchedule(db(), {
       actor,
       key: key(),
       etag,
@@ -173,18 +149,18 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
     expect(await configValue(name, "snapshots.expiry")).toBe("2w 3d");
     expect(await configValue(name, "snapshots.pattern")).toBe("auto-%d");
 
-    const view = await readSnapshots(db, key());
+    const view = await readSnapshots(db(), key());
     expect(view.config["snapshots.schedule"].own).toBe("0 3 * * *, @startup");
 
-    await createInstanceSnapshot(db, { actor, key: key(), name: "expiring" });
-    const expiring = (await readSnapshots(db, key())).snapshots.find(
+    await createInstanceSnapshot(db(), { actor, key: key(), name: "expiring" });
+    const expiring = (await readSnapshots(db(), key())).snapshots.find(
       (snapshot) => snapshot.name === "expiring",
     );
     const days = (Date.parse(expiring?.expiresAt ?? "") - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(16.9);
     expect(days).toBeLessThan(17.1);
 
-    await updateSnapshotSchedule(db, {
+    await updateSnapshotSchedule(db(), {
       actor,
       key: key(),
       values: { "snapshots.schedule": "", "snapshots.expiry": "" },
@@ -192,7 +168,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
     expect(await configValue(name, "snapshots.schedule")).toBe("");
     expect(await configValue(name, "snapshots.expiry")).toBe("");
 
-    const rows = await listAuditEvents(db, { limit: 10, instance: name });
+    const rows = await listAuditEvents(db(), { limit: 10, instance: name });
     const scheduleOutcome = rows.find(
       (row) => row.action === "instance.snapshot.schedule" && row.phase === "outcome",
     );
@@ -211,7 +187,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
   ])("rejects %s=%s with the config unchanged", async (field, value, reason) => {
     const before = await configValue(name, field);
     const error = await caught(
-      updateSnapshotSchedule(db, { actor, key: key(), values: { [field]: value } }),
+      updateSnapshotSchedule(db(), { actor, key: key(), values: { [field]: value } }),
     );
     expect((error as ConsoleError).code).toBe("invalid_input");
     expect((error as ConsoleError).message).toContain(`for ${field}`);
@@ -219,7 +195,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance snapshots"), () =
     expect((error as ConsoleError).message).toContain("Accepted forms:");
     expect(await configValue(name, field)).toBe(before);
 
-    const [outcome] = await listAuditEvents(db, { limit: 1 });
+    const [outcome] = await listAuditEvents(db(), { limit: 1 });
     expect(outcome?.result).toBe("failure");
   });
 });

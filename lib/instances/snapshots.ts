@@ -177,7 +177,7 @@ function unavailable(reason: string): StatefulSupport {
 
 export interface CreateSnapshotRequest extends Actor {
   key: InstanceKey;
-  /** Raw name from the user; validated inside the audited action. */
+  /** Raw name from the user, validated inside the audited action. */
   name: unknown;
   stateful?: boolean;
   /** Extra audit params, such as the incident this snapshot belongs to. */
