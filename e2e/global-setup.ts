@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+
+import { testDatabaseUrl } from "@/lib/db/test-database";
 import { runCommandOrThrow } from "../test/harness/run-command";
 import { startTestDaemon, type TestDaemon } from "../test/harness/lxd-daemon";
 import { importTinyImage } from "../test/harness/tiny-image";
@@ -91,6 +93,9 @@ async function writeUnreachableHostCerts(dir: string) {
  * two hosts: the test daemon and an address where nothing listens.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  // The seed script, the specs and the console must share one database;
+  // without this the console would fall back to an empty PGlite store.
+  process.env.DATABASE_URL = testDatabaseUrl();
   const workDir = await mkdtemp(path.join(os.tmpdir(), "sandbox-console-e2e-"));
   let daemon: TestDaemon | null = null;
   let secondDaemon: TestDaemon | null = null;
