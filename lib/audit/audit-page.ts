@@ -4,6 +4,7 @@ import type { Db } from "@/lib/db/client";
 import { parseInput } from "@/lib/validation";
 
 import { listAuditEvents, type AuditEvent } from "./audit";
+import type { AuditFilters } from "./filters";
 
 /** Rows on one page of the audit log. */
 export const AUDIT_PAGE_SIZE = 100;
@@ -47,25 +48,28 @@ export function parseAuditPageQuery(
 
 /**
  * Loads one page of the audit log by keyset paging on the row id, so a page
- * costs the same wherever it is in the log.
+ * costs the same wherever it is in the log. With `filters`, only matching
+ * rows are listed, and the neighbour links lead to matching rows too.
  */
 export async function loadAuditPage(
   db: Db,
-  query: AuditPageQuery,
+  query: AuditPageQuery & { filters?: AuditFilters },
   pageSize = AUDIT_PAGE_SIZE,
 ): Promise<AuditPage> {
+  const filters = query.filters ?? {};
   const rows = await listAuditEvents(db, {
     limit: pageSize,
     beforeId: query.before,
     afterId: query.after,
+    filters,
   });
   const first = rows[0];
   const last = rows.at(-1);
   if (!first || !last) return { rows, olderBefore: null, newerAfter: null };
 
   const [older, newer] = await Promise.all([
-    listAuditEvents(db, { limit: 1, beforeId: last.id }),
-    listAuditEvents(db, { limit: 1, afterId: first.id }),
+    listAuditEvents(db, { limit: 1, beforeId: last.id, filters }),
+    listAuditEvents(db, { limit: 1, afterId: first.id, filters }),
   ]);
   return {
     rows,

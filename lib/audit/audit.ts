@@ -10,6 +10,7 @@ import {
 import { ConsoleError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { rememberConsoleOperation } from "./console-operations";
+import { auditFilterConditions, type AuditFilters } from "./filters";
 import { computeAuditHash, type HashedAuditFields } from "./hash";
 
 export type { AuditEvent } from "@/lib/db/schema";
@@ -160,8 +161,8 @@ export async function recordAuditEvent(
  * Lists audit rows newest first, at most `limit` (capped at 500). For the
  * next older page pass the last row's id as `beforeId`. For the next newer
  * page pass the first row's id as `afterId`: the rows just above it are
- * returned, still newest first. Optional host, project and instance filters
- * narrow the list.
+ * returned, still newest first. Optional host, project and instance filters,
+ * and the audit page's `filters`, narrow the list.
  */
 export async function listAuditEvents(
   db: Db,
@@ -172,10 +173,11 @@ export async function listAuditEvents(
     host?: string;
     project?: string;
     instance?: string;
+    filters?: AuditFilters;
   },
 ): Promise<AuditEvent[]> {
   const limit = Math.min(Math.max(Math.trunc(params.limit), 1), MAX_LIST_LIMIT);
-  const conditions: SQL[] = [];
+  const conditions: SQL[] = auditFilterConditions(params.filters ?? {});
 
   if (params.beforeId !== undefined) {
     conditions.push(lt(auditEvents.id, params.beforeId));

@@ -70,34 +70,63 @@ export function computeAuditHash(row: HashedAuditFields): string {
   return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 }
 
+/** Why a row breaks the chain. */
+export type ChainBreak = "prev_hash_mismatch" | "hash_mismatch";
+
+/** The outcome of walking the whole audit chain. */
+export interface ChainReport {
+  /** Rows read, up to and including the first broken one. */
+  checkedRows: number;
+  /** Id of the last row read, or null for an empty log. */
+  lastId: number | null;
+  /** The first row that does not fit the chain, or null when it is intact. */
+  firstBroken: { id: number; reason: ChainBreak } | null;
+}
+
 /**
- * Walks the audit log in id order and returns the id of the first row whose
- * hash does not match its fields or whose prev_hash does not match the row
- * before it, or null when the whole chain is intact.
+ * Walks the audit log in id order and reports the first row whose hash does
+ * not match its fields ("hash_mismatch") or whose prev_hash does not match
+ * the row before it ("prev_hash_mismatch").
  *
  * NOTE: a chain cannot show that rows were removed from its end, for example
  * by TRUNCATE. That needs the latest hash kept somewhere outside this table.
  */
-export async function verifyAuditChain(db: Db): Promise<number | null> {
+export async function inspectAuditChain(db: Db): Promise<ChainReport> {
   let previousHash: string | null = null;
-  let lastId = 0;
+  let lastId: number | null = null;
+  let checkedRows = 0;
 
   for (;;) {
     const rows = await db
       .select()
       .from(auditEvents)
-      .where(gt(auditEvents.id, lastId))
+      .where(gt(auditEvents.id, lastId ?? 0))
       .orderBy(asc(auditEvents.id))
       .limit(VERIFY_BATCH_SIZE);
 
     for (const row of rows) {
-      if (row.prevHash !== previousHash) return row.id;
-      if (row.hash !== computeAuditHash(row)) return row.id;
-
-      previousHash = row.hash;
+      checkedRows += 1;
       lastId = row.id;
+      if (row.prevHash !== previousHash) {
+        return { checkedRows, lastId, firstBroken: { id: row.id, reason: "prev_hash_mismatch" } };
+      }
+      if (row.hash !== computeAuditHash(row)) {
+        return { checkedRows, lastId, firstBroken: { id: row.id, reason: "hash_mismatch" } };
+      }
+      previousHash = row.hash;
     }
 
-    if (rows.length < VERIFY_BATCH_SIZE) return null;
+    if (rows.length < VERIFY_BATCH_SIZE) {
+      return { checkedRows, lastId, firstBroken: null };
+    }
   }
+}
+
+/**
+ * Returns the id of the first row that breaks the hash chain, or null when
+ * the whole chain is intact. See inspectAuditChain for the rules.
+ */
+export async function verifyAuditChain(db: Db): Promise<number | null> {
+  const report = await inspectAuditChain(db);
+  return report.firstBroken?.id ?? null;
 }
