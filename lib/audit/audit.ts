@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, gt, lt, sql, type SQL } from "drizzle-orm";
-import { queryRows, type Db } from "@/lib/db/client";
+import { and, asc, desc, eq, gt, lt, type SQL } from "drizzle-orm";
+import type { Db } from "@/lib/db/client";
 import {
   auditEvents,
   type AuditEvent,
@@ -10,8 +10,8 @@ import {
 import { ConsoleError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { rememberConsoleOperation } from "./console-operations";
+import { appendAuditEvent } from "./append";
 import { auditFilterConditions, type AuditFilters } from "./filters";
-import { computeAuditHash, type HashedAuditFields } from "./hash";
 
 export type { AuditEvent } from "@/lib/db/schema";
 
@@ -59,9 +59,7 @@ export interface AuditContext {
   setOperationId(id: string): void;
 }
 
-// Arbitrary key for pg_advisory_xact_lock. It only has to differ from every
-// other advisory lock key the console uses.
-export const AUDIT_APPEND_LOCK_KEY = 0x5a_0d17;
+export { AUDIT_APPEND_LOCK_KEY } from "./append";
 
 const MAX_LIST_LIMIT = 500;
 
@@ -204,85 +202,6 @@ export async function listAuditEvents(
     .orderBy(ascending ? asc(auditEvents.id) : desc(auditEvents.id))
     .limit(limit);
   return ascending ? rows.reverse() : rows;
-}
-
-/**
- * Inserts a row at the end of the hash chain. The advisory lock makes
- * concurrent writers take turns between reading the last hash and inserting,
- * so the chain stays linear. Ids are drawn under the same lock, which makes
- * id order the chain order.
- */
-async function appendAuditEvent(
-  db: Db,
-  event: AuditEventInput & { phase: AuditPhase },
-): Promise<AuditEvent> {
-  return db.transaction(async (tx) => {
-    await tx.execute(
-      sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`,
-    );
-
-    const [last] = await tx
-      .select({ hash: auditEvents.hash })
-      .from(auditEvents)
-      .orderBy(desc(auditEvents.id))
-      .limit(1);
-    const [next] = await queryRows<{ id: string | number }>(
-      tx,
-      sql`select nextval(pg_get_serial_sequence('audit_events', 'id')) as id`,
-    );
-    if (!next) throw new Error("nextval returned no row for audit_events.id");
-
-    const row: HashedAuditFields = {
-      id: Number(next.id),
-      at: new Date(),
-      correlationId: event.correlationId ?? null,
-      phase: event.phase,
-      actorId: actorId(event.actor),
-      actor: actorLabel(event.actor),
-      sourceAddress: event.sourceAddress ?? null,
-      action: event.action,
-      host: event.host ?? null,
-      project: event.project ?? null,
-      instance: event.instance ?? null,
-      params: normalizeParams(event.params),
-      result: event.result,
-      error: event.error ?? null,
-      operationId: event.operationId ?? null,
-      durationMs: event.durationMs ?? null,
-      prevHash: last?.hash ?? null,
-    };
-    const [inserted] = await tx
-      .insert(auditEvents)
-      .values({ ...row, hash: computeAuditHash(row) })
-      .returning();
-
-    if (!inserted) throw new Error("insert into audit_events returned no row");
-    return inserted;
-  });
-}
-
-function actorId(actor: AuditActor): string | null {
-  return "id" in actor ? actor.id : null;
-}
-
-/**
- * Formats the `actor` column: an email, "system:<name>", "lxd:<requestor>"
- * or "anonymous".
- */
-function actorLabel(actor: AuditActor): string {
-  if ("email" in actor) return actor.email;
-  if ("system" in actor) return `system:${actor.system}`;
-  if ("lxd" in actor) return `lxd:${actor.lxd}`;
-  return "anonymous";
-}
-
-// A JSON round trip turns Dates into strings and drops undefined fields, so
-// the hashed value equals what jsonb stores and returns.
-function normalizeParams(
-  params: Record<string, unknown> | null | undefined,
-): Record<string, unknown> | null {
-  if (params === null || params === undefined) return null;
-  return JSON.parse(JSON.stringify(params)) as Record<string, unknown>;
 }
 
 function errorMessage(error: unknown): string {
