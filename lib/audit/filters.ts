@@ -143,8 +143,14 @@ export const auditSearchDocument = sql`to_tsvector('simple'::regconfig, coalesce
 export function auditFilterConditions(filters: AuditFilters): SQL[] {
   const conditions: SQL[] = [];
 
-  if (filters.from) conditions.push(gte(auditEvents.at, filters.from));
-  if (filters.to) conditions.push(lt(auditEvents.at, filters.to));
+  if (filters.from) {
+    conditions.push(gte(auditEvents.at, filters.from));
+    conditions.push(gte(auditEvents.id, firstIdAtOrAfter(filters.from)));
+  }
+  if (filters.to) {
+    conditions.push(lt(auditEvents.at, filters.to));
+    conditions.push(lt(auditEvents.id, sql`coalesce(${firstIdAtOrAfter(filters.to)}, ${Number.MAX_SAFE_INTEGER}::bigint)`));
+  }
   if (filters.actor) conditions.push(eq(auditEvents.actor, filters.actor));
   if (filters.action) {
     conditions.push(like(auditEvents.action, `${escapeLike(filters.action)}%`));
@@ -168,6 +174,18 @@ export function auditFilterConditions(filters: AuditFilters): SQL[] {
 /** Returns the conditions for `filters` joined with AND, or undefined. */
 export function auditFilterWhere(filters: AuditFilters): SQL | undefined {
   return and(...auditFilterConditions(filters));
+}
+
+/**
+ * Returns a subquery for the first row id at or after `time`, or null when
+ * there is none. The append path keeps `at` non-decreasing in id order, so
+ * a time range is also an id range. Adding that id range lets Postgres walk
+ * the id-ordered indexes from the right place instead of filtering rows one
+ * by one from the newest (about 180 ms for a day in the middle of 1,000,000
+ * rows, in bench/audit.ts). Both subqueries use audit_events_at_idx.
+ */
+function firstIdAtOrAfter(time: Date): SQL {
+  return sql`(select min(${auditEvents.id}) from ${auditEvents} where ${auditEvents.at} = (select min(${auditEvents.at}) from ${auditEvents} where ${auditEvents.at} >= ${time.toISOString()}::timestamptz))`;
 }
 
 // LIKE treats % and _ as wildcards and backslash as its escape character.
