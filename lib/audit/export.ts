@@ -58,9 +58,12 @@ export function csvField(value: string | number | null): string {
   return `"${text.replaceAll('"', '""')}"`;
 }
 
-/** Formats a row as one CSV record, ending with CRLF as RFC 4180 has it. */
-export function csvRecord(row: AuditEvent): string {
-  const fields = [
+/**
+ * Returns a row's values in csvColumns order, with `at` as ISO 8601 and
+ * params as JSON text.
+ */
+export function auditRowValues(row: AuditEvent): (string | number | null)[] {
+  return [
     row.id,
     row.at.toISOString(),
     row.correlationId,
@@ -80,7 +83,11 @@ export function csvRecord(row: AuditEvent): string {
     row.prevHash,
     row.hash,
   ];
-  return `${fields.map(csvField).join(",")}\r\n`;
+}
+
+/** Formats a row as one CSV record, ending with CRLF as RFC 4180 has it. */
+export function csvRecord(row: AuditEvent): string {
+  return `${auditRowValues(row).map(csvField).join(",")}\r\n`;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
-import { asc, gt } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
-import { auditEvents, type AuditEvent } from "@/lib/db/schema";
+import { hash } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { queryRows, type Db } from "@/lib/db/client";
+import type { AuditEvent } from "@/lib/db/schema";
 
 /** The row fields covered by the hash: every column except `hash` itself. */
 export type HashedAuditFields = Omit<AuditEvent, "hash">;
@@ -10,7 +10,7 @@ export type HashedAuditFields = Omit<AuditEvent, "hash">;
 // cannot be confused.
 const HASH_FORMAT = "audit-events-v1";
 
-const VERIFY_BATCH_SIZE = 1000;
+const VERIFY_BATCH_SIZE = 5000;
 
 /**
  * Serializes a JSON value with object keys sorted at every level, so the
@@ -26,18 +26,17 @@ export function canonicalJson(value: unknown): string {
     return `[${value.map((item) => canonicalJson(item ?? null)).join(",")}]`;
   }
 
-  const entries = Object.entries(value)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => compareCodeUnits(a, b))
-    .map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`);
-  return `{${entries.join(",")}}`;
-}
-
-// Locale-independent order, so every Node version and locale sorts alike.
-function compareCodeUnits(a: string, b: string): number {
-  if (a < b) return -1;
-  if (a > b) return 1;
-  return 0;
+  // Array.prototype.sort without a comparator orders strings by UTF-16 code
+  // units, the same in every locale and Node version.
+  const record = value as Record<string, unknown>;
+  let text = "{";
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined) continue;
+    if (text.length > 1) text += ",";
+    text += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${text}}`;
 }
 
 /**
@@ -67,10 +66,10 @@ export function computeAuditHash(row: HashedAuditFields): string {
     row.prevHash,
   ];
 
-  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
+  return hash("sha256", JSON.stringify(fields), "hex");
 }
 
-/** Why a row breaks the chain. */
+/** The reason a row breaks the chain. */
 export type ChainBreak = "prev_hash_mismatch" | "hash_mismatch";
 
 /** The outcome of walking the whole audit chain. */
@@ -95,14 +94,14 @@ export async function inspectAuditChain(db: Db): Promise<ChainReport> {
   let previousHash: string | null = null;
   let lastId: number | null = null;
   let checkedRows = 0;
+  let nextBatch = readChainBatch(db, 0);
 
   for (;;) {
-    const rows = await db
-      .select()
-      .from(auditEvents)
-      .where(gt(auditEvents.id, lastId ?? 0))
-      .orderBy(asc(auditEvents.id))
-      .limit(VERIFY_BATCH_SIZE);
+    const rows = await nextBatch;
+    const last = rows.at(-1);
+    // Postgres prepares the next batch while this one is hashed.
+    const full = rows.length === VERIFY_BATCH_SIZE && last !== undefined;
+    if (full) nextBatch = readChainBatch(db, last.id);
 
     for (const row of rows) {
       checkedRows += 1;
@@ -116,10 +115,69 @@ export async function inspectAuditChain(db: Db): Promise<ChainReport> {
       previousHash = row.hash;
     }
 
-    if (rows.length < VERIFY_BATCH_SIZE) {
-      return { checkedRows, lastId, firstBroken: null };
-    }
+    if (!full) return { checkedRows, lastId, firstBroken: null };
   }
+}
+
+interface RawChainRow extends Record<string, unknown> {
+  id: string | number;
+  at_ms: string | number;
+  correlation_id: string | null;
+  phase: AuditEvent["phase"];
+  actor_id: string | null;
+  actor: string;
+  source_address: string | null;
+  action: string;
+  host: string | null;
+  project: string | null;
+  instance: string | null;
+  params: string | null;
+  result: AuditEvent["result"];
+  error: string | null;
+  operation_id: string | null;
+  duration_ms: string | number | null;
+  prev_hash: string | null;
+  hash: string;
+}
+
+/**
+ * Reads the rows after `afterId` in id order. A raw query with `at` as epoch
+ * milliseconds and params as text read 1,000,000 rows in 3.1 s where
+ * drizzle's typed select took 9.2 s (bench/audit.ts's log, 2 shared cores).
+ */
+async function readChainBatch(db: Db, afterId: number): Promise<AuditEvent[]> {
+  const rows = await queryRows<RawChainRow>(
+    db,
+    sql`select id, round(extract(epoch from at) * 1000)::bigint as at_ms,
+          correlation_id, phase, actor_id, actor, source_address, action,
+          host, project, instance, params::text as params, result, error,
+          operation_id, duration_ms, prev_hash, hash
+        from audit_events
+        where id > ${afterId}
+        order by id
+        limit ${VERIFY_BATCH_SIZE}`,
+  );
+
+  return rows.map((row) => ({
+    id: Number(row.id),
+    at: new Date(Number(row.at_ms)),
+    correlationId: row.correlation_id,
+    phase: row.phase,
+    actorId: row.actor_id,
+    actor: row.actor,
+    sourceAddress: row.source_address,
+    action: row.action,
+    host: row.host,
+    project: row.project,
+    instance: row.instance,
+    params: row.params === null ? null : (JSON.parse(row.params) as Record<string, unknown>),
+    result: row.result,
+    error: row.error,
+    operationId: row.operation_id,
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  }));
 }
 
 /**
