@@ -6,4 +6,16 @@ export const e2eAccounts = {
     role: "admin",
     password: "e2e-admin-password-1",
   },
+  support: {
+    email: "e2e-support@console.localhost",
+    name: "E2E Support",
+    role: "support",
+    password: "e2e-support-password-1",
+  },
+  auditor: {
+    email: "e2e-auditor@console.localhost",
+    name: "E2E Auditor",
+    role: "auditor",
+    password: "e2e-auditor-password-1",
+  },
 } as const;

@@ -5,7 +5,10 @@ import { e2eAccounts } from "./accounts";
 
 const execFileAsync = promisify(execFile);
 
-export async function signIn(page: Page, account = e2eAccounts.admin) {
+export async function signIn(
+  page: Page,
+  account: { email: string; password: string } = e2eAccounts.admin,
+) {
   await page.goto("/login");
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
