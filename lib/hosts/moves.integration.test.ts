@@ -185,6 +185,24 @@ describe("hosts by trust token, clone and migrate", () => {
     expect(rows[0]?.operationId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("clones a running container to another host", async () => {
+    const name = uniqueInstanceName("hot");
+    const copy = uniqueInstanceName("hotcopy");
+    await lxcOn(daemonA, ["launch", TINY_IMAGE_ALIAS, name]);
+
+    await cloneInstance(db, context, {
+      host: "mig-a",
+      project: "default",
+      name,
+      targetHost: "mig-b",
+      targetName: copy,
+      instanceOnly: true,
+      start: false,
+    });
+    expect(await statusOn(daemonB, copy)).toBe("STOPPED");
+    expect(await statusOn(daemonA, name)).toBe("RUNNING");
+  });
+
   it("migrates a stopped instance to another host", async () => {
     const name = uniqueInstanceName("cold");
     await lxcOn(daemonA, ["init", TINY_IMAGE_ALIAS, name]);
