@@ -1,7 +1,8 @@
 import "server-only";
 import { headers } from "next/headers";
-import { redirect } from "next/navigation";
+import { forbidden, redirect } from "next/navigation";
 import { cache } from "react";
+import { ConsoleError } from "@/lib/errors";
 import type { ConsoleUser, Permission } from "./permissions";
 import { REQUEST_PATH_HEADER, safeNextPath } from "./redirect";
 import {
@@ -55,5 +56,12 @@ export async function requirePageUser(
     redirect(`/login?next=${encodeURIComponent(next)}`);
   }
 
-  return authorize(user, permission, await getSourceAddress());
+  try {
+    return await authorize(user, permission, await getSourceAddress());
+  } catch (error) {
+    // Production builds hide a thrown error's message, so a refused page
+    // gets the forbidden page (status 403) that names the role instead.
+    if (error instanceof ConsoleError && error.code === "forbidden") forbidden();
+    throw error;
+  }
 }

@@ -11,11 +11,12 @@ import { instanceKeySchema } from "@/lib/instances/schemas";
 import { log } from "@/lib/log";
 import { LxdError } from "@/lib/lxd";
 
+import { vncRoute } from "./routes";
 import { assertViewable, openView, type ViewRequest } from "./views";
 
 const upgradeLog = log.child({ component: "vnc-upgrade" });
 
-const VNC_PATH = /^\/api\/hosts\/([^/]+)\/instances\/([^/]+)\/vnc$/;
+const VNC_PATH = vncRoute.pattern;
 
 // noVNC's largest messages are clipboard pastes; 1 MiB leaves room for
 // long texts while bounding what one client can make the server buffer.
@@ -102,7 +103,7 @@ async function checkUpgrade(request: IncomingMessage): Promise<ViewRequest> {
     null;
   const user = await authorize(
     await getUserFromHeaders(headers),
-    "session:view",
+    vncRoute.permission,
     sourceAddress,
   );
 
