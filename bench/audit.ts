@@ -165,6 +165,9 @@ function syntheticRow(id: number, total: number, end: number, prevHash: string |
   const instance = `sandbox-${(id * 7919) % 5000}`;
   const failed = id % 23 === 0;
   const refused = !failed && id % 41 === 0;
+  let result: HashedAuditFields["result"] = "success";
+  if (failed) result = "failure";
+  if (refused) result = "refused";
 
   return {
     id,
@@ -182,7 +185,7 @@ function syntheticRow(id: number, total: number, end: number, prevHash: string |
       action === "instance.config.update"
         ? { before: { "limits.cpu": "1" }, after: { "limits.cpu": String(2 + (id % 3)) } }
         : { name: instance, request: `req-${id}` },
-    result: failed ? "failure" : refused ? "refused" : "success",
+    result,
     error: failed || refused ? errorTexts[id % errorTexts.length]! : null,
     operationId: fromLxd || action.startsWith("instance.") ? `op-${id}` : null,
     durationMs: fromLxd ? null : id % 2000,
