@@ -1,0 +1,92 @@
+import { readFile } from "node:fs/promises";
+
+import { expect, test } from "@playwright/test";
+
+import { e2eAccounts } from "./support/accounts";
+
+// The auditor's sign-in itself writes "auth." rows, so the filters and the
+// export always have rows to find.
+const auditorState = "test-results/.auth/auditor.json";
+
+test.describe("audit log as the auditor", () => {
+  // Sign-in is rate limited, so the auditor signs in once for all tests.
+  test.beforeAll(async ({ browser }) => {
+    const { baseURL } = test.info().project.use;
+    const context = await browser.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
+    const page = await context.newPage();
+    const { email, password } = e2eAccounts.auditor;
+
+    await page.goto("/login");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/instances$/);
+    await context.storageState({ path: auditorState });
+    await context.close();
+  });
+
+  test.use({ storageState: auditorState });
+
+  test("filters by action prefix, charts and verifies", async ({ page }) => {
+    await page.goto("/audit");
+    await page.getByLabel("Action prefix").fill("auth.");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+
+    await expect(page).toHaveURL(/[?&]action=auth\./);
+    const rows = page.getByTestId("audit-row");
+    await expect(rows.first()).toBeVisible();
+    const actions = await rows.locator("td:nth-child(3)").allInnerTexts();
+    expect(actions.length).toBeGreaterThan(0);
+    for (const action of actions) expect(action).toMatch(/^auth\./);
+    await expect(page.getByTestId("audit-activity")).toContainText("matching");
+
+    await page.getByRole("button", { name: "Verify chain" }).click();
+    await expect(page.getByTestId("verify-chain-result")).toContainText("Chain intact");
+    await page.screenshot({ path: test.info().outputPath("audit-filtered.png"), fullPage: true });
+
+    await rows.first().getByRole("link").first().click();
+    await expect(page.getByRole("heading", { name: /Audit entry \d+/ })).toBeVisible();
+  });
+
+  test("rejects an invalid filter with a message", async ({ page }) => {
+    await page.goto("/audit?from=yesterday");
+    await expect(page.getByRole("alert")).toContainText('Invalid value "yesterday" for "from"');
+  });
+
+  test("exports the filtered rows as CSV and JSON Lines", async ({ page }) => {
+    await page.goto("/audit?action=auth.");
+
+    const downloadPromise = page.waitForEvent("download");
+    await page.getByRole("link", { name: "CSV" }).click();
+    const download = await downloadPromise;
+    expect(download.suggestedFilename()).toMatch(/^audit-.*\.csv$/);
+    const csv = await readFile(await download.path(), "utf8");
+    const [header, ...records] = csv.split("\r\n").filter((line) => line !== "");
+    expect(header).toBe(
+      "id,at,correlation_id,phase,actor_id,actor,source_address,action,host,project,instance,params,result,error,operation_id,duration_ms,prev_hash,hash",
+    );
+    expect(records.length).toBeGreaterThan(0);
+    for (const record of records) expect(record.split(",")[7]).toMatch(/^auth\./);
+
+    const response = await page.request.get("/api/audit/export?format=jsonl&action=auth.");
+    expect(response.status()).toBe(200);
+    expect(response.headers()["content-type"]).toContain("application/jsonl");
+    const lines = (await response.text()).trim().split("\n");
+    const parsed = lines.map((line) => JSON.parse(line) as { action: string; hash: string });
+    expect(parsed.length).toBeGreaterThanOrEqual(records.length);
+    for (const row of parsed) {
+      expect(row.action).toMatch(/^auth\./);
+      expect(row.hash).toMatch(/^[0-9a-f]{64}$/);
+    }
+  });
+
+  test("export needs a session", async ({ playwright, baseURL }) => {
+    const request = await playwright.request.newContext({ baseURL });
+    try {
+      const response = await request.get("/api/audit/export?format=csv");
+      expect(response.status()).toBe(401);
+    } finally {
+      await request.dispose();
+    }
+  });
+});
