@@ -1,6 +1,6 @@
 import Link from "next/link";
 
-import type { AuditFilters } from "@/lib/audit/filters";
+import type { AuditFilterKey, AuditFilters } from "@/lib/audit/filters";
 import { auditResults } from "@/lib/db/schema";
 
 const inputStyle =
@@ -12,10 +12,20 @@ function localInputValue(date: Date | undefined): string {
 }
 
 /**
- * The audit filters as a GET form, so the filtered view lives in the URL and
- * can be linked. Submitting starts again at the newest matching row.
+ * Renders the audit filters as a GET form, so the filtered view lives in the
+ * URL and can be linked. Submitting starts again at the newest matching row.
+ * `submitted` holds the raw values of a query that failed to parse, so the
+ * visitor can correct them.
  */
-export function AuditFilterForm({ filters }: { filters: AuditFilters }) {
+export function AuditFilterForm({
+  filters,
+  submitted = {},
+}: {
+  filters: AuditFilters;
+  submitted?: Partial<Record<AuditFilterKey, string>>;
+}) {
+  const text = (key: Exclude<AuditFilterKey, "from" | "to">) => submitted[key] ?? filters[key] ?? "";
+
   return (
     <form
       method="get"
@@ -31,13 +41,13 @@ export function AuditFilterForm({ filters }: { filters: AuditFilters }) {
         <input id="to" name="to" type="datetime-local" defaultValue={localInputValue(filters.to)} className={inputStyle} />
       </Field>
       <Field label="Actor" name="actor">
-        <input id="actor" name="actor" defaultValue={filters.actor ?? ""} placeholder="ops@example.com or lxd:root" className={inputStyle} />
+        <input id="actor" name="actor" defaultValue={text("actor")} placeholder="ops@example.com or lxd:root" className={inputStyle} />
       </Field>
       <Field label="Action prefix" name="action">
-        <input id="action" name="action" defaultValue={filters.action ?? ""} placeholder="vnc." className={inputStyle} />
+        <input id="action" name="action" defaultValue={text("action")} placeholder="vnc." className={inputStyle} />
       </Field>
       <Field label="Result" name="result">
-        <select id="result" name="result" defaultValue={filters.result ?? ""} className={inputStyle}>
+        <select id="result" name="result" defaultValue={text("result")} className={inputStyle}>
           <option value="">Any</option>
           {auditResults.map((result) => (
             <option key={result} value={result}>
@@ -47,16 +57,16 @@ export function AuditFilterForm({ filters }: { filters: AuditFilters }) {
         </select>
       </Field>
       <Field label="Search params and errors" name="q">
-        <input id="q" name="q" type="search" defaultValue={filters.q ?? ""} placeholder="timeout" className={inputStyle} />
+        <input id="q" name="q" type="search" defaultValue={text("q")} placeholder="timeout" className={inputStyle} />
       </Field>
       <Field label="Host" name="host">
-        <input id="host" name="host" defaultValue={filters.host ?? ""} className={inputStyle} />
+        <input id="host" name="host" defaultValue={text("host")} className={inputStyle} />
       </Field>
       <Field label="Project" name="project">
-        <input id="project" name="project" defaultValue={filters.project ?? ""} className={inputStyle} />
+        <input id="project" name="project" defaultValue={text("project")} className={inputStyle} />
       </Field>
       <Field label="Instance" name="instance">
-        <input id="instance" name="instance" defaultValue={filters.instance ?? ""} className={inputStyle} />
+        <input id="instance" name="instance" defaultValue={text("instance")} className={inputStyle} />
       </Field>
       <div className="col-span-2 flex items-end gap-2 md:col-span-1 xl:col-span-3">
         <button type="submit" className="rounded bg-sky-700 px-3 py-1.5 font-medium text-white hover:bg-sky-800">

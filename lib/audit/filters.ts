@@ -39,6 +39,8 @@ export const auditFilterKeys = [
   "q",
 ] as const;
 
+export type AuditFilterKey = (typeof auditFilterKeys)[number];
+
 const MAX_FILTER_LENGTH = 200;
 
 // A date, or a date and time to the minute or second, as <input

@@ -12,9 +12,11 @@ import {
   type AuditPage as AuditPageData,
 } from "@/lib/audit/audit-page";
 import {
+  auditFilterKeys,
   auditFiltersToQuery,
   hasAuditFilters,
   parseAuditFilters,
+  type AuditFilterKey,
   type AuditFilters,
 } from "@/lib/audit/filters";
 import { requirePageUser } from "@/lib/auth/session";
@@ -68,7 +70,7 @@ export default async function AuditPage({
         <VerifyChainButton />
       </div>
 
-      <AuditFilterForm filters={filters} />
+      <AuditFilterForm filters={filters} submitted={queryError ? submittedValues(params) : {}} />
 
       {queryError ? (
         <div role="alert" className="rounded-md border border-red-200 bg-red-50 px-4 py-3 text-red-800">
@@ -95,6 +97,15 @@ export default async function AuditPage({
       )}
     </div>
   );
+}
+
+function submittedValues(params: SearchParams): Partial<Record<AuditFilterKey, string>> {
+  const values: Partial<Record<AuditFilterKey, string>> = {};
+  for (const key of auditFilterKeys) {
+    const value = params[key];
+    if (typeof value === "string") values[key] = value;
+  }
+  return values;
 }
 
 function withQuery(path: string, filterQuery: URLSearchParams, extra: Record<string, string> = {}): string {
