@@ -14,7 +14,7 @@ function localInputValue(date: Date | undefined): string {
 /**
  * Renders the audit filters as a GET form, so the filtered view lives in the
  * URL and can be linked. Submitting starts again at the newest matching row.
- * `submitted` holds the raw values of a query that failed to parse, so the
+ * `submitted` contains the raw values of a query that failed to parse, so the
  * visitor can correct them.
  */
 export function AuditFilterForm({
