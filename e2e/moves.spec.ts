@@ -4,16 +4,30 @@ import { promisify } from "node:util";
 
 import { expect, test } from "@playwright/test";
 
-import { instanceStatus, lxc } from "./support/session";
+import { instanceStatus } from "./support/session";
 
 const execFileAsync = promisify(execFile);
 
-/** Runs the lxc CLI against the second daemon, e2e-b. */
-async function lxcB(...args: string[]) {
-  const lxdDir = process.env.E2E_SECOND_LXD_DIR;
-  if (!lxdDir) throw new Error("E2E_SECOND_LXD_DIR is unset; the global setup did not run");
-  return execFileAsync("lxc", args, { env: { ...process.env, LXD_DIR: lxdDir } });
+/**
+ * Runs the lxc CLI against the daemon in the environment variable `lxdDirVariable`,
+ * failing after 2 minutes with lxc's own error output.
+ */
+async function lxcOn(lxdDirVariable: string, ...args: string[]) {
+  const lxdDir = process.env[lxdDirVariable];
+  if (!lxdDir) throw new Error(`${lxdDirVariable} is unset; the global setup did not run`);
+  try {
+    return await execFileAsync("lxc", args, {
+      env: { ...process.env, LXD_DIR: lxdDir },
+      timeout: 120_000,
+    });
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`lxc ${args.join(" ")} failed: ${stderr ?? String(error)}`);
+  }
 }
+
+const lxcA = (...args: string[]) => lxcOn("E2E_LXD_DIR", ...args);
+const lxcB = (...args: string[]) => lxcOn("E2E_SECOND_LXD_DIR", ...args);
 
 async function statusOnB(name: string): Promise<string> {
   const { stdout } = await lxcB("list", `^${name}$`, "--format", "csv", "--columns", "s");
@@ -26,15 +40,36 @@ function uniqueName(prefix: string): string {
 
 const created: { host: "a" | "b"; name: string }[] = [];
 
+// The demo sandbox uses the "sandbox" profile, which a target host must
+// have too, so the second daemon gets a copy of it.
+test.beforeAll(async () => {
+  const { stdout: profile } = await lxcA("profile", "show", "sandbox");
+  const existing = await lxcB("profile", "show", "sandbox").catch(() => null);
+  if (existing === null) await lxcB("profile", "create", "sandbox");
+  const lxdDir = process.env.E2E_SECOND_LXD_DIR ?? "";
+  const edit = execFile("lxc", ["profile", "edit", "sandbox"], {
+    env: { ...process.env, LXD_DIR: lxdDir },
+  });
+  edit.stdin?.end(profile);
+  await new Promise<void>((resolve, reject) =>
+    edit.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`lxc profile edit exited with ${code}`)),
+    ),
+  );
+});
+
 test.afterAll(async () => {
   for (const { host, name } of created) {
-    const run = host === "a" ? lxc : lxcB;
+    const run = host === "a" ? lxcA : lxcB;
     await run("delete", "--force", name).catch(() => undefined);
   }
 });
 
 test.describe("clone and migrate", () => {
   test("clone to another host shows progress", async ({ page }) => {
+    // Copying the 790 MB browser root file system over loopback takes about
+    // 30 s on an idle 2-core machine, longer under load.
+    test.setTimeout(300_000);
     // The demo browser sandbox is large enough for LXD to report transfer progress.
     const copy = uniqueName("demo-copy");
     created.push({ host: "b", name: copy });
@@ -49,23 +84,27 @@ test.describe("clone and migrate", () => {
     await dialog.getByRole("button", { name: "Clone", exact: true }).click();
 
     await expect(dialog.getByRole("progressbar").first()).toBeVisible({ timeout: 30_000 });
-    await page.screenshot({ path: "test-results/clone-progress.png" });
-    await expect(dialog.getByText(`Copied to ${copy} on e2e-b.`)).toBeVisible({ timeout: 120_000 });
+    await page.screenshot({ path: test.info().outputPath("clone-progress.png") });
+    await expect(dialog.getByText(`Copied to ${copy} on e2e-b.`)).toBeVisible({ timeout: 270_000 });
     expect(await statusOnB(copy)).toBe("STOPPED");
     expect(await instanceStatus("demo-browser")).toBe("RUNNING");
   });
 
   test("migrate explains live moves and reports downtime", async ({ page }) => {
+    test.setTimeout(180_000);
     const name = uniqueName("mover");
     created.push({ host: "a", name }, { host: "b", name });
-    await lxc("launch", "test-tiny", name);
+    await test.step("create the instance", async () => {
+      await lxcA("init", "test-tiny", name);
+      await lxcA("start", name);
+    });
     await page.goto(`/instances/e2e/default/${name}`);
 
     await page.getByRole("button", { name: "Migrate" }).click();
     const dialog = page.getByRole("dialog", { name: `Migrate ${name}` });
     await expect(dialog.getByLabel("Move to")).toHaveValue("host:e2e-b");
     await expect(dialog.getByTestId("live-reason")).toContainText("CRIU");
-    await page.screenshot({ path: "test-results/migrate-dialog.png" });
+    await page.screenshot({ path: test.info().outputPath("migrate-dialog.png") });
 
     // A live move fails here and leaves the container running where it was.
     await dialog.getByLabel("Move it live, with its memory state.").check();
@@ -81,7 +120,7 @@ test.describe("clone and migrate", () => {
     await expect(dialog.getByText(/Moved to host e2e-b, stopped for \d+\.\d s\./)).toBeVisible({
       timeout: 60_000,
     });
-    await page.screenshot({ path: "test-results/migrate-done.png" });
+    await page.screenshot({ path: test.info().outputPath("migrate-done.png") });
     expect(await statusOnB(name)).toBe("RUNNING");
     expect(await instanceStatus(name)).toBe("");
   });
@@ -91,7 +130,7 @@ test.describe("clone and migrate", () => {
     await expect(page.getByRole("heading", { name: "Operations" })).toBeVisible();
     await expect(page.getByTestId("operation-row").first()).toBeVisible();
     await expect(page.getByText("instance.migrate").first()).toBeVisible();
-    await page.screenshot({ path: "test-results/operations.png", fullPage: true });
+    await page.screenshot({ path: test.info().outputPath("operations.png"), fullPage: true });
   });
 
   test("hosts page lists both daemons", async ({ page }) => {
@@ -100,6 +139,6 @@ test.describe("clone and migrate", () => {
     await expect(page.getByTestId("host-e2e-b")).toContainText("online");
     await page.getByTestId("host-e2e-b").getByRole("button", { name: "Test" }).click();
     await expect(page.getByRole("status")).toContainText("LXD 5.0.2");
-    await page.screenshot({ path: "test-results/hosts.png", fullPage: true });
+    await page.screenshot({ path: test.info().outputPath("hosts.png"), fullPage: true });
   });
 });

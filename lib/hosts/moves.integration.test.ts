@@ -203,6 +203,30 @@ describe("hosts by trust token, clone and migrate", () => {
     expect(await statusOn(daemonA, name)).toBe("RUNNING");
   });
 
+  it("rejects a target without the profile", async () => {
+    const name = uniqueInstanceName("prof");
+    const copy = uniqueInstanceName("noprof");
+    await lxcOn(daemonA, ["profile", "create", "only-on-a"]);
+    await lxcOn(daemonA, ["init", TINY_IMAGE_ALIAS, name, "--profile", "default", "--profile", "only-on-a"]);
+
+    const error = await caught(
+      cloneInstance(db, context, {
+        host: "mig-a",
+        project: "default",
+        name,
+        targetHost: "mig-b",
+        targetName: copy,
+        instanceOnly: false,
+        start: false,
+      }),
+    );
+    expect((error as ConsoleError).code).toBe("invalid_input");
+    expect((error as ConsoleError).message).toMatch(/Host "mig-b" has no profile "only-on-a"/);
+    expect(await statusOn(daemonB, copy)).toBeNull();
+    const history = await listOperationHistory(db, { limit: 50 });
+    expect(history.filter((row) => row.instance === name)).toEqual([]);
+  });
+
   it("migrates a stopped instance to another host", async () => {
     const name = uniqueInstanceName("cold");
     await lxcOn(daemonA, ["init", TINY_IMAGE_ALIAS, name]);

@@ -64,6 +64,7 @@ export async function transferAcrossHosts(request: TransferRequest): Promise<voi
   const sourceClient = getClient(source.host);
   const targetClient = getClient(target.host);
   const { url: sourceUrl, certificate } = await sourceHttpsAddress(source.host);
+  await assertProfilesExist(target, request.definition.profiles);
 
   const sourceRef = { project: source.project, name: source.name };
   let sourceOperation: LxdOperation;
@@ -146,11 +147,14 @@ async function settleSourceAfterFailure(
     return null;
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
+    const cancelled = error instanceof LxdError && error.status === 401;
     await recordOperationOutcome(owner.db, source.host, operation.id, {
-      status: error instanceof LxdError && error.status === 401 ? "cancelled" : "failure",
+      status: cancelled ? "cancelled" : "failure",
       error: text,
     });
-    return error instanceof LxdError ? error.lxdMessage : null;
+    // The console's own cancel explains nothing, so only real failures count.
+    if (cancelled || !(error instanceof LxdError)) return null;
+    return error.lxdMessage;
   }
 }
 
@@ -215,6 +219,33 @@ function transferError(
 function asSentence(text: string): string {
   const trimmed = text.trim();
   return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+/**
+ * Checks that the target has every profile the instance uses, because LXD
+ * reports a missing one only after the source has started the migration.
+ */
+async function assertProfilesExist(
+  target: InstanceLocation,
+  profiles: string[],
+): Promise<void> {
+  const result = await getClient(target.host).requestSync<string[]>(
+    "GET",
+    "/1.0/profiles",
+    { query: { project: target.project } },
+  );
+  const present = new Set(
+    result.metadata.map((url) => decodeURIComponent(url.split("/").pop() ?? "")),
+  );
+  const missing = profiles.filter((profile) => !present.has(profile));
+  if (missing.length === 0) return;
+
+  throw new ConsoleError(
+    "invalid_input",
+    `Host "${target.host}" has no profile ${missing.map((name) => `"${name}"`).join(", ")} ` +
+      `in project "${target.project}", which the instance uses. Create ` +
+      `${missing.length === 1 ? "it" : "them"} there first, with the same devices and configuration.`,
+  );
 }
 
 /**
