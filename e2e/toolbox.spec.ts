@@ -29,10 +29,14 @@ test.describe.serial("instance toolbox", () => {
   test.beforeAll(async () => {
     const lxdDir = process.env.E2E_LXD_DIR;
     if (!lxdDir) throw new Error("E2E_LXD_DIR is unset; the global setup did not run");
-    await importTinyImage({
-      lxc: (args) => runCommand("lxc", args, { env: { ...process.env, LXD_DIR: lxdDir } }),
-    });
-    await lxc("launch", TINY_IMAGE_ALIAS, name);
+    // lxc launch reads a config from stdin when stdin is not a terminal, so
+    // it runs with stdin closed here instead of through the lxc helper.
+    const daemon = {
+      lxc: (args: string[]) => runCommand("lxc", args, { env: { ...process.env, LXD_DIR: lxdDir } }),
+    };
+    await importTinyImage(daemon);
+    const launched = await daemon.lxc(["launch", TINY_IMAGE_ALIAS, name]);
+    if (launched.code !== 0) throw new Error(`lxc launch failed: ${launched.stderr.trim()}`);
   });
 
   test.afterAll(async () => {
