@@ -6,7 +6,7 @@ import { ConnectionStatus } from "@/components/vnc/connection-status";
 import { ClipboardForm, ControlBar } from "@/components/vnc/control-bar";
 import { ToolbarButton } from "@/components/vnc/toolbar-button";
 import { useFullscreen } from "@/components/vnc/use-fullscreen";
-import { useRfbConnection } from "@/components/vnc/use-rfb-connection";
+import { useRfbConnection, type VncConnectionState } from "@/components/vnc/use-rfb-connection";
 import { useVncSession } from "@/components/vnc/use-vnc-sessions";
 import type { InstanceKey } from "@/lib/instances/types";
 import type { VncViewMode } from "@/lib/vnc/types";
@@ -106,18 +106,32 @@ function FullViewer({ instanceKey, viewId, enabled = true }: VncViewerProps) {
       />
 
       <div
-        ref={screen}
-        data-testid="vnc-screen"
-        className={
-          fullscreen.active
-            ? "min-h-0 flex-1"
-            : "aspect-[16/10] max-h-[calc(100vh-12rem)] w-full"
-        }
-      />
+        className={`relative ${
+          fullscreen.active ? "min-h-0 flex-1" : "aspect-[16/10] max-h-[calc(100vh-12rem)] w-full"
+        }`}
+      >
+        <div ref={screen} data-testid="vnc-screen" className="size-full" />
+        {!connected && (
+          <p className="pointer-events-none absolute inset-0 grid place-items-center px-6 text-center text-sm text-slate-400">
+            {screenPlaceholder(state.phase)}
+          </p>
+        )}
+      </div>
 
       {inControl && connected && <ClipboardForm client={client} />}
     </div>
   );
+}
+
+function screenPlaceholder(phase: VncConnectionState["phase"]): string {
+  switch (phase) {
+    case "disconnected":
+      return "Not connected. Reconnect from the toolbar once the cause is fixed.";
+    case "reconnecting":
+      return "The screen shows again once the connection is back.";
+    default:
+      return "Connecting to the sandbox's screen…";
+  }
 }
 
 function viewerCountText(count: number): string {
