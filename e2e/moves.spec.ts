@@ -15,11 +15,15 @@ const execFileAsync = promisify(execFile);
 async function lxcOn(lxdDirVariable: string, ...args: string[]) {
   const lxdDir = process.env[lxdDirVariable];
   if (!lxdDir) throw new Error(`${lxdDirVariable} is unset; the global setup did not run`);
+  const run = execFileAsync("lxc", args, {
+    env: { ...process.env, LXD_DIR: lxdDir },
+    timeout: 120_000,
+  });
+  // lxc init and launch read an instance config from a stdin that is not a
+  // terminal, and would wait for this pipe to close.
+  run.child.stdin?.end();
   try {
-    return await execFileAsync("lxc", args, {
-      env: { ...process.env, LXD_DIR: lxdDir },
-      timeout: 120_000,
-    });
+    return await run;
   } catch (error) {
     const { stderr } = error as { stderr?: string };
     throw new Error(`lxc ${args.join(" ")} failed: ${stderr ?? String(error)}`);
