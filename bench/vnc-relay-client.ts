@@ -9,9 +9,27 @@ import { parentPort, workerData } from "node:worker_threads";
 
 import WebSocket from "ws";
 
-import { RfbClient, tcpTransport, webSocketTransport } from "./rfb-client";
+import {
+  NOVNC_ENCODINGS,
+  RAW_ONLY_ENCODINGS,
+  RfbClient,
+  tcpTransport,
+  webSocketTransport,
+  type ScreenSize,
+} from "./rfb-client";
 
 export type RelayPath = "direct" | "bridge";
+
+/**
+ * The SetEncodings list of a full-frame measurement: raw alone, or the list
+ * noVNC sends by default.
+ */
+export type EncodingSet = "raw" | "novnc";
+
+export const ENCODING_LISTS: Record<EncodingSet, readonly number[]> = {
+  raw: RAW_ONLY_ENCODINGS,
+  novnc: NOVNC_ENCODINGS,
+};
 
 export interface RelayClientInput {
   /** Loopback port of the LXD proxy device that forwards to Xvnc. */
@@ -21,8 +39,10 @@ export interface RelayClientInput {
   rounds: number;
   /** Round trips per path per round. */
   latencySamples: number;
-  /** Full frames per path per round. */
+  /** Full frames per path, round and encoding set. */
   frames: number;
+  /** Encoding sets whose full frames are measured, each on its own connection. */
+  encodingSets: EncodingSet[];
   /** New connections per path per round. */
   connections: number;
   warmupSamples: number;
@@ -33,15 +53,15 @@ export interface RelayClientInput {
   lxdPids: number[];
 }
 
-export interface PathSamples {
-  /** Round-trip times of a 1x1 update, in ms. */
-  latencyMs: number[];
+export interface FrameSamples {
   /** Time from request to last byte of each full frame, in ms. */
   frameMs: number[];
-  /** Bytes of one full-frame update, headers included. */
-  frameBytes: number;
-  /** Time from connecting to ServerInit, in ms. */
-  connectMs: number[];
+  /** Bytes of each full-frame update, headers included. */
+  frameBytes: number[];
+  /** Rectangles per encoding number over all recorded frames. */
+  rectangles: Record<number, number>;
+  /** Pixels covered by screen content in each frame. */
+  pixelArea: number[];
   /**
    * CPU time of the LXD daemon and forkproxy per full frame, one value per
    * round, in ms.
@@ -54,7 +74,18 @@ export interface PathSamples {
   processCpuMsPerFrame: number[];
 }
 
-export type RelayClientResult = Record<RelayPath, PathSamples>;
+export interface PathSamples {
+  /** Round-trip times of a 1x1 update in raw encoding, in ms. */
+  latencyMs: number[];
+  /** Time from connecting to ServerInit, in ms. */
+  connectMs: number[];
+  frames: Partial<Record<EncodingSet, FrameSamples>>;
+}
+
+export type RelayClientResult = Record<RelayPath, PathSamples> & {
+  /** Screen size from ServerInit. */
+  screen: ScreenSize;
+};
 
 async function openDirect(port: number): Promise<RfbClient> {
   const socket = net.connect({ host: "127.0.0.1", port });
@@ -105,7 +136,7 @@ async function measureFramesWithCpu(
   client: RfbClient,
   size: { width: number; height: number },
   frames: number,
-  samples: PathSamples,
+  samples: FrameSamples,
   lxdPids: number[],
 ): Promise<void> {
   const lxdBefore = processCpuMs(lxdPids);
@@ -119,17 +150,52 @@ async function measureFramesWithCpu(
   );
 }
 
+// Updates read for one frame before the bench gives up.
+const MAX_UPDATES_PER_FRAME = 4;
+
+/**
+ * Measures full frames: the time from a non-incremental request for the
+ * whole screen to the last byte of the update that carries its pixels.
+ *
+ * A client that supports ExtendedDesktopSize, as noVNC does, gets the
+ * screen layout for a non-incremental request in an update of its own, and
+ * TigerVNC's Xvnc (1.12) then sends no pixels until the next request. So
+ * after an update without pixels this sends an incremental request, as
+ * noVNC does after every update until it turns on continuous updates, and
+ * the frame's time includes that extra round trip.
+ */
 async function measureFrames(
   client: RfbClient,
   size: { width: number; height: number },
   frames: number,
-  samples: PathSamples,
+  samples: FrameSamples,
 ): Promise<void> {
   for (let index = 0; index < frames; index += 1) {
     const started = performance.now();
+    // Non-incremental, so Xvnc encodes the whole screen each time even
+    // though the page on it does not change.
     client.requestFullUpdate(size.width, size.height);
-    samples.frameBytes = await client.readUpdate();
+    let bytes = 0;
+    for (let updates = 1; ; updates += 1) {
+      const update = await client.readUpdate();
+      bytes += update.bytes;
+      for (const [encoding, count] of Object.entries(update.rectangles)) {
+        const key = Number(encoding);
+        samples.rectangles[key] = (samples.rectangles[key] ?? 0) + count;
+      }
+      if (update.pixelArea > 0) {
+        samples.pixelArea.push(update.pixelArea);
+        break;
+      }
+      if (updates === MAX_UPDATES_PER_FRAME) {
+        throw new Error(
+          `Xvnc sent ${updates} updates without pixels for one full-frame request`,
+        );
+      }
+      client.requestIncrementalUpdate(size.width, size.height);
+    }
     samples.frameMs.push(performance.now() - started);
+    samples.frameBytes.push(bytes);
   }
 }
 
@@ -152,29 +218,49 @@ async function run(input: RelayClientInput): Promise<RelayClientResult> {
     direct: () => openDirect(input.directPort),
     bridge: () => openBridge(input.bridgeUrl),
   };
-  const clients = {} as Record<RelayPath, RfbClient>;
+  // Per path, one connection in raw encoding for the round trips (and the
+  // raw frames) and, if requested, one in noVNC's encodings, because Xvnc
+  // keeps the encodings for the whole connection.
+  const clients = {} as Record<RelayPath, Record<EncodingSet, RfbClient>>;
   let size = { width: 0, height: 0 };
   for (const path of ["direct", "bridge"] as const) {
-    clients[path] = await open[path]();
-    size = await clients[path].handshake();
+    const raw = await open[path]();
+    size = await raw.handshake(ENCODING_LISTS.raw);
+    clients[path] = { raw, novnc: raw };
+    if (input.encodingSets.includes("novnc")) {
+      clients[path].novnc = await open[path]();
+      await clients[path].novnc.handshake(ENCODING_LISTS.novnc);
+    }
   }
 
-  const emptySamples = (): PathSamples => ({
-    latencyMs: [],
+  const emptyFrames = (): FrameSamples => ({
     frameMs: [],
-    frameBytes: 0,
-    connectMs: [],
+    frameBytes: [],
+    rectangles: {},
+    pixelArea: [],
     lxdCpuMsPerFrame: [],
     processCpuMsPerFrame: [],
+  });
+  const emptySamples = (): PathSamples => ({
+    latencyMs: [],
+    connectMs: [],
+    frames: Object.fromEntries(
+      input.encodingSets.map((set) => [set, emptyFrames()]),
+    ),
   });
   const result: RelayClientResult = {
     direct: emptySamples(),
     bridge: emptySamples(),
+    screen: size,
   };
   // A warm-up for the JIT, socket buffers and Xvnc's caches, not recorded.
+  // It also takes the cursor shape and desktop name that Xvnc sends in the
+  // first update after SetEncodings.
   for (const path of ["direct", "bridge"] as const) {
-    await measureLatency(clients[path], input.warmupSamples, []);
-    await measureFrames(clients[path], size, 2, emptySamples());
+    await measureLatency(clients[path].raw, input.warmupSamples, []);
+    for (const set of input.encodingSets) {
+      await measureFrames(clients[path][set], size, 2, emptyFrames());
+    }
   }
 
   for (let round = 0; round < input.rounds; round += 1) {
@@ -182,17 +268,19 @@ async function run(input: RelayClientInput): Promise<RelayClientResult> {
       round % 2 === 0 ? ["direct", "bridge"] : ["bridge", "direct"];
     for (const path of order) {
       await measureLatency(
-        clients[path],
+        clients[path].raw,
         input.latencySamples,
         result[path].latencyMs,
       );
-      await measureFramesWithCpu(
-        clients[path],
-        size,
-        input.frames,
-        result[path],
-        input.lxdPids,
-      );
+      for (const set of input.encodingSets) {
+        await measureFramesWithCpu(
+          clients[path][set],
+          size,
+          input.frames,
+          result[path].frames[set]!,
+          input.lxdPids,
+        );
+      }
       await measureConnect(
         open[path],
         input.connections,
@@ -202,7 +290,10 @@ async function run(input: RelayClientInput): Promise<RelayClientResult> {
     parentPort?.postMessage({ kind: "progress", round: round + 1 });
   }
 
-  for (const client of Object.values(clients)) client.close();
+  for (const path of ["direct", "bridge"] as const) {
+    clients[path].raw.close();
+    clients[path].novnc.close();
+  }
   return result;
 }
 

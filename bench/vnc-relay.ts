@@ -1,9 +1,11 @@
 // Compares the VNC bridge (browser WebSocket -> console -> LXD exec of
 // socat -> Xvnc) with a direct TCP path (an LXD proxy device on loopback ->
 // Xvnc) to the same browser sandbox: round-trip latency of a small update
-// and throughput of a full raw frame. See bench/README.md.
+// and throughput of full-screen updates, in raw encoding and in the encodings
+// noVNC offers. See bench/README.md.
 //
 //   npx tsx bench/vnc-relay.ts [--rounds N] [--latency-samples N] [--frames N]
+//                              [--connections N] [--encodings novnc|raw|both]
 //
 // Runs as root: it starts a private LXD daemon "bench-a" (HTTPS on
 // 127.0.0.1:18461) and removes it at the end, also after an error or Ctrl-C.
@@ -11,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -27,6 +30,8 @@ import {
 import { runCommandOrThrow } from "../test/harness/run-command";
 import type { VncBridge } from "../lib/vnc/bridge";
 import type {
+  EncodingSet,
+  FrameSamples,
   PathSamples,
   RelayClientInput,
   RelayClientResult,
@@ -49,6 +54,38 @@ const WORKER_TIMEOUT_MS = 20 * 60_000;
 // Targets for the bridge against the direct path.
 const TARGET_ADDED_P50_MS = 1;
 const TARGET_THROUGHPUT_RATIO = 0.8;
+
+const ENCODING_SET_CHOICES: Record<string, EncodingSet[]> = {
+  novnc: ["novnc"],
+  raw: ["raw"],
+  both: ["raw", "novnc"],
+};
+
+const ENCODING_SET_LABELS: Record<EncodingSet, string> = {
+  raw: "raw",
+  novnc: "noVNC's encodings",
+};
+
+// Names of the encodings that Xvnc may send in reply to noVNC's list.
+const ENCODING_NAMES: Record<number, string> = {
+  0: "raw",
+  1: "CopyRect",
+  2: "RRE",
+  6: "Zlib",
+  7: "Tight",
+  16: "ZRLE",
+  50: "H.264",
+  [-260]: "TightPNG",
+  [-223]: "DesktopSize",
+  [-224]: "LastRect",
+  [-239]: "Cursor",
+  [-258]: "QEMUExtendedKeyEvent",
+  [-261]: "QEMULedState",
+  [-307]: "DesktopName",
+  [-308]: "ExtendedDesktopSize",
+  [-316]: "ExtendedMouseButtons",
+  [0x574d5664]: "VMwareCursor",
+};
 
 /** Resources that cleanup() removes, filled in as main() creates them. */
 interface Resources {
@@ -79,9 +116,19 @@ function parseOptions(): Omit<
       "latency-samples": { type: "string", default: "500" },
       frames: { type: "string", default: "15" },
       connections: { type: "string", default: "3" },
+      encodings: { type: "string", default: "both" },
     },
   });
-  const count = (name: keyof typeof values, max: number): number => {
+  const encodingSets = ENCODING_SET_CHOICES[values.encodings];
+  if (!encodingSets) {
+    throw new Error(
+      `--encodings must be novnc, raw or both, not ${values.encodings}`,
+    );
+  }
+  const count = (
+    name: Exclude<keyof typeof values, "encodings">,
+    max: number,
+  ): number => {
     const value = Number(values[name]);
     if (!Number.isInteger(value) || value < 1 || value > max) {
       throw new Error(
@@ -95,6 +142,7 @@ function parseOptions(): Omit<
     latencySamples: count("latency-samples", 10_000),
     frames: count("frames", 100),
     connections: count("connections", 20),
+    encodingSets,
     warmupSamples: 100,
   };
 }
@@ -246,40 +294,82 @@ function report(
   console.log(
     `${options.rounds} rounds; per path and round: ` +
       `${options.latencySamples} round trips, ${options.frames} full ` +
-      `frames, ${options.connections} new connections`,
+      `frames per encoding set, ${options.connections} new connections; ` +
+      `load average ${loadAverage()}`,
   );
-  printFigures(result);
+  printFigures(result, options.encodingSets);
   printRounds(result, options);
-  printTargets(result);
+  printTargets(result, options.encodingSets);
 }
 
-function printFigures({ direct, bridge }: RelayClientResult): void {
+function printFigures(
+  { direct, bridge, screen }: RelayClientResult,
+  encodingSets: EncodingSet[],
+): void {
   const row = (label: string, pick: (samples: PathSamples) => string) =>
     console.log(
-      label.padEnd(40) + pick(direct).padStart(12) + pick(bridge).padStart(12),
+      label.padEnd(48) + pick(direct).padStart(12) + pick(bridge).padStart(12),
     );
   const megabytes = (bytesPerSecond: number) =>
-    (bytesPerSecond / 1e6).toFixed(0);
+    (bytesPerSecond / 1e6).toFixed(1);
 
-  console.log("".padEnd(40) + "direct".padStart(12) + "bridge".padStart(12));
+  console.log("".padEnd(48) + "direct".padStart(12) + "bridge".padStart(12));
   row("1x1 update round trip p50 (ms)", (s) => ms(summarize(s.latencyMs).p50));
   row("1x1 update round trip p99 (ms)", (s) => ms(summarize(s.latencyMs).p99));
   row("1x1 update round trip mean (ms)", (s) =>
     ms(summarize(s.latencyMs).mean),
   );
-  row(`full frame of ${direct.frameBytes} bytes, median (MB/s)`, (s) =>
-    megabytes(throughputOf(s).median),
-  );
-  row("full frame, all frames together (MB/s)", (s) =>
-    megabytes(throughputOf(s).pooled),
-  );
-  row("LXD CPU per full frame (ms)", (s) =>
-    summarize(s.lxdCpuMsPerFrame).p50.toFixed(1),
-  );
-  row("bench process CPU per full frame (ms)", (s) =>
-    summarize(s.processCpuMsPerFrame).p50.toFixed(1),
-  );
+  for (const set of encodingSets) {
+    const frames = (samples: PathSamples) => samples.frames[set]!;
+    const label = `full frame, ${ENCODING_SET_LABELS[set]}`;
+    row(`${label}: bytes per frame, median`, (s) =>
+      summarize(frames(s).frameBytes).p50.toFixed(0),
+    );
+    row(`${label}: screen area in the frame, min (%)`, (s) =>
+      (
+        (Math.min(...frames(s).pixelArea) / (screen.width * screen.height)) *
+        100
+      ).toFixed(0),
+    );
+    row(`${label}: frames/s, median`, (s) =>
+      throughputOf(frames(s)).medianFramesPerSecond.toFixed(1),
+    );
+    row(`${label}: frames/s, all frames together`, (s) =>
+      throughputOf(frames(s)).pooledFramesPerSecond.toFixed(1),
+    );
+    row(`${label}: MB/s, median`, (s) =>
+      megabytes(throughputOf(frames(s)).medianBytesPerSecond),
+    );
+    row(`${label}: MB/s, all frames together`, (s) =>
+      megabytes(throughputOf(frames(s)).pooledBytesPerSecond),
+    );
+    row(`${label}: LXD CPU per frame (ms)`, (s) =>
+      summarize(frames(s).lxdCpuMsPerFrame).p50.toFixed(2),
+    );
+    row(`${label}: bench CPU per frame (ms)`, (s) =>
+      summarize(frames(s).processCpuMsPerFrame).p50.toFixed(2),
+    );
+  }
   row("connect to ServerInit p50 (ms)", (s) => ms(summarize(s.connectMs).p50));
+
+  for (const set of encodingSets) {
+    console.log(
+      `rectangles per frame, ${ENCODING_SET_LABELS[set]} (direct / bridge): ` +
+        `${describeRectangles(direct.frames[set]!)} / ` +
+        `${describeRectangles(bridge.frames[set]!)}`,
+    );
+  }
+}
+
+/** Describes the average rectangle count per frame by encoding, such as "Tight 41.0". */
+function describeRectangles(samples: FrameSamples): string {
+  const frames = samples.frameMs.length;
+  return Object.entries(samples.rectangles)
+    .map(
+      ([encoding, count]) =>
+        `${ENCODING_NAMES[Number(encoding)] ?? encoding} ${(count / frames).toFixed(1)}`,
+    )
+    .join(", ");
 }
 
 /** Prints each round's figures, which show how much the machine's load varied. */
@@ -287,35 +377,48 @@ function printRounds(
   { direct, bridge }: RelayClientResult,
   options: ReturnType<typeof parseOptions>,
 ): void {
-  const roundOf = (samples: number[], perRound: number, round: number) =>
+  const roundOf = <T>(samples: T[], perRound: number, round: number) =>
     samples.slice(round * perRound, (round + 1) * perRound);
 
   console.log("");
-  console.log("per round, direct / bridge: round trip p50 (ms), frame MB/s");
+  console.log(
+    "per round, direct / bridge: round trip p50 (ms)" +
+      options.encodingSets
+        .map((set) => `, ${ENCODING_SET_LABELS[set]} frames/s`)
+        .join(""),
+  );
   for (let round = 0; round < options.rounds; round += 1) {
     const latency = (samples: PathSamples) =>
       ms(
         summarize(roundOf(samples.latencyMs, options.latencySamples, round))
           .p50,
       );
-    const frames = (samples: PathSamples) =>
-      (
-        throughputOf({
-          ...samples,
-          frameMs: roundOf(samples.frameMs, options.frames, round),
-        }).median / 1e6
-      ).toFixed(0);
+    const framesPerSecond = (samples: PathSamples, set: EncodingSet) => {
+      const frames = samples.frames[set]!;
+      return throughputOf({
+        ...frames,
+        frameMs: roundOf(frames.frameMs, options.frames, round),
+        frameBytes: roundOf(frames.frameBytes, options.frames, round),
+      }).medianFramesPerSecond.toFixed(1);
+    };
     console.log(
       `  round ${round + 1}: ${latency(direct)} / ${latency(bridge)}` +
-        `   ${frames(direct)} / ${frames(bridge)}`,
+        options.encodingSets
+          .map(
+            (set) =>
+              `   ${framesPerSecond(direct, set)} / ${framesPerSecond(bridge, set)}`,
+          )
+          .join(""),
     );
   }
 }
 
-function printTargets({ direct, bridge }: RelayClientResult): void {
+function printTargets(
+  { direct, bridge }: RelayClientResult,
+  encodingSets: EncodingSet[],
+): void {
   const addedP50 =
     summarize(bridge.latencyMs).p50 - summarize(direct.latencyMs).p50;
-  const ratio = throughputOf(bridge).median / throughputOf(direct).median;
 
   console.log("");
   console.log(
@@ -323,11 +426,17 @@ function printTargets({ direct, bridge }: RelayClientResult): void {
       `(target under ${TARGET_ADDED_P50_MS} ms): ` +
       (addedP50 < TARGET_ADDED_P50_MS ? "met" : "MISSED"),
   );
-  console.log(
-    `bridge/direct throughput ${(ratio * 100).toFixed(0)}% ` +
-      `(target at least ${TARGET_THROUGHPUT_RATIO * 100}%): ` +
-      (ratio >= TARGET_THROUGHPUT_RATIO ? "met" : "MISSED"),
-  );
+  for (const set of encodingSets) {
+    const ratio =
+      throughputOf(bridge.frames[set]!).medianFramesPerSecond /
+      throughputOf(direct.frames[set]!).medianFramesPerSecond;
+    console.log(
+      `bridge/direct full frames per second, ${ENCODING_SET_LABELS[set]}: ` +
+        `${(ratio * 100).toFixed(0)}% ` +
+        `(target at least ${TARGET_THROUGHPUT_RATIO * 100}%): ` +
+        (ratio >= TARGET_THROUGHPUT_RATIO ? "met" : "MISSED"),
+    );
+  }
 }
 
 function summarize(samples: number[]): {
@@ -343,20 +452,34 @@ function summarize(samples: number[]): {
   return { p50: at(0.5), p99: at(0.99), mean };
 }
 
-/** Returns bytes per second: the median over frames and over all frames together. */
-function throughputOf(samples: PathSamples): {
-  median: number;
-  pooled: number;
+/**
+ * Returns frames and bytes per second: medians over single frames, and
+ * totals over the time of all frames together.
+ */
+function throughputOf(samples: FrameSamples): {
+  medianFramesPerSecond: number;
+  pooledFramesPerSecond: number;
+  medianBytesPerSecond: number;
+  pooledBytesPerSecond: number;
 } {
-  const perFrame = samples.frameMs.map(
-    (elapsed) => samples.frameBytes / (elapsed / 1000),
-  );
-  const totalSeconds =
-    samples.frameMs.reduce((sum, value) => sum + value, 0) / 1000;
+  const seconds = samples.frameMs.map((elapsed) => elapsed / 1000);
+  const totalSeconds = seconds.reduce((sum, value) => sum + value, 0);
+  const totalBytes = samples.frameBytes.reduce((sum, value) => sum + value, 0);
   return {
-    median: summarize(perFrame).p50,
-    pooled: (samples.frameBytes * samples.frameMs.length) / totalSeconds,
+    medianFramesPerSecond: summarize(seconds.map((value) => 1 / value)).p50,
+    pooledFramesPerSecond: seconds.length / totalSeconds,
+    medianBytesPerSecond: summarize(
+      seconds.map((value, index) => samples.frameBytes[index]! / value),
+    ).p50,
+    pooledBytesPerSecond: totalBytes / totalSeconds,
   };
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(", ");
 }
 
 function ms(value: number): string {
