@@ -1,6 +1,6 @@
 "use client";
 
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState, useTransition } from "react";
 
 import {
@@ -28,11 +28,14 @@ export function toolboxQueryKey(key: InstanceKey) {
 /**
  * Loads the toolbox data of one instance through the server action. The
  * status is part of the key, because what a snapshot may do (stateful or
- * not) and the usage shown depend on it.
+ * not) and the usage shown depend on it. The previous data stays on screen
+ * while a new status loads, because LXD freezes a container for a moment
+ * during a snapshot and the panels, with their messages, must not unmount.
  */
 export function useToolbox(key: InstanceKey, status: string) {
   return useQuery({
     queryKey: [...toolboxQueryKey(key), status],
+    placeholderData: keepPreviousData,
     queryFn: async (): Promise<ToolboxView> => {
       const result = await loadToolboxAction(key);
       if (!result.ok) throw new Error(result.error);
