@@ -15,7 +15,7 @@ import { getDb } from "@/lib/db/client";
 import { getFleet } from "@/lib/hosts/watcher";
 import { log } from "@/lib/log";
 import { getVncSessions } from "@/lib/vnc/sessions";
-import { handleVncUpgrade, isVncPath } from "@/lib/vnc/upgrade";
+import { handleVncCheck, handleVncUpgrade, isVncPath } from "@/lib/vnc/upgrade";
 
 const serverLog = log.child({ component: "server" });
 
@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   const handleNextUpgrade = app.getUpgradeHandler();
 
   const server = createServer((request, response) => {
+    if (request.method === "GET" && isVncPath(request.url)) {
+      void handleVncCheck(request, response);
+      return;
+    }
     void handleRequest(request, response);
   });
   server.on("upgrade", (request, socket, head) => {

@@ -54,13 +54,16 @@ function socketUrl(path: string): string {
 
 /**
  * Asks the console why it rejected an upgrade: browsers do not expose the
- * status of a failed WebSocket handshake, but /api/sessions makes the same
- * session and permission checks.
+ * status of a failed WebSocket handshake, but a plain GET on the same path
+ * runs the same checks and returns the error.
  */
-async function probeRejection(): Promise<DropExplanation> {
+async function probeRejection(path: string): Promise<DropExplanation> {
   try {
-    const response = await fetch("/api/sessions", { cache: "no-store" });
-    return explainRejection(response.status);
+    const response = await fetch(path, { cache: "no-store" });
+    const body = (await response.json().catch(() => null)) as {
+      error?: { message?: string };
+    } | null;
+    return explainRejection(response.status, body?.error?.message);
   } catch {
     return explainRejection(null);
   }
@@ -164,7 +167,7 @@ export function useRfbConnection(
         }
         const explanation = explainClose(close, opened);
         if (explanation) settleDrop(explanation);
-        else void probeRejection().then(settleDrop);
+        else void probeRejection(path).then(settleDrop);
       });
     };
 

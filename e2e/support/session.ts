@@ -20,7 +20,11 @@ export async function signIn(
 export async function lxc(...args: string[]) {
   const lxdDir = process.env.E2E_LXD_DIR;
   if (!lxdDir) throw new Error("E2E_LXD_DIR is unset; the global setup did not run");
-  return execFileAsync("lxc", args, { env: { ...process.env, LXD_DIR: lxdDir } });
+  const running = execFileAsync("lxc", args, { env: { ...process.env, LXD_DIR: lxdDir } });
+  // lxc init and launch read instance config from a stdin that is not a
+  // terminal; an open pipe would keep them waiting.
+  running.child.stdin?.end();
+  return running;
 }
 
 export async function instanceStatus(name: string): Promise<string> {

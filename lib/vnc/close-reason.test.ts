@@ -70,3 +70,17 @@ describe("explainRejection", () => {
     expect(explainRejection(null)).toEqual({ message: "The console is unreachable", retry: true });
   });
 });
+
+describe("explainRejection with the console's message", () => {
+  it("shows the message and stops retrying for a wrong address", () => {
+    const explanation = explainRejection(404, 'Unknown host "lab".');
+    expect(explanation.message).toBe('Unknown host "lab".');
+    expect(explanation.retry).toBe(false);
+  });
+
+  it("keeps retrying for a stopped instance", () => {
+    const explanation = explainRejection(409, "agent-1 is stopped; start it to watch its screen.");
+    expect(explanation.message).toContain("stopped");
+    expect(explanation.retry).toBe(true);
+  });
+});

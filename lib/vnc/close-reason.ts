@@ -63,7 +63,10 @@ export function explainClose(close: SocketClose | null, opened: boolean): DropEx
  * Explains a rejected upgrade from the status of a plain request to the
  * console made right after it, or null when that request failed too.
  */
-export function explainRejection(probeStatus: number | null): DropExplanation {
+export function explainRejection(
+  probeStatus: number | null,
+  serverMessage?: string,
+): DropExplanation {
   if (probeStatus === null) {
     return { message: "The console is unreachable", retry: true };
   }
@@ -73,8 +76,10 @@ export function explainRejection(probeStatus: number | null): DropExplanation {
   if (probeStatus === 403) {
     return { message: "Your role does not allow watching sandbox screens", retry: false };
   }
+  // Not found (unknown host or instance) needs someone to fix the address;
+  // a stopped instance, an unreachable host or a server error may pass.
   return {
-    message: "The console rejected the connection. The instance may have stopped.",
-    retry: true,
+    message: serverMessage ?? "The console rejected the connection. The instance may have stopped.",
+    retry: probeStatus !== 404 && probeStatus !== 400,
   };
 }

@@ -32,7 +32,7 @@ import {
 
 import { getVncSessions } from "./sessions";
 import { vncSocketPath } from "./types";
-import { handleVncUpgrade } from "./upgrade";
+import { handleVncCheck, handleVncUpgrade, isVncPath } from "./upgrade";
 import { takeControl } from "./views";
 
 const HOST = "test";
@@ -78,7 +78,10 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC WebSocket route"), () 
     await launchBrowserSandbox(browser);
     await lxc(["init", "sandbox-browser", stoppedBrowser, "--profile", "default", "--profile", "sandbox"]);
 
-    server = createServer((_request, response) => response.writeHead(404).end());
+    server = createServer((request, response) => {
+      if (isVncPath(request.url)) void handleVncCheck(request, response);
+      else response.writeHead(404).end();
+    });
     server.on("upgrade", (request, socket, head) => {
       void handleVncUpgrade(request, socket, head, db);
     });
@@ -189,6 +192,21 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC WebSocket route"), () 
       cookieOf("admin"),
     );
     expect(missing.status).toBe(404);
+  });
+
+  it("answers a plain GET with the upgrade's checks", async () => {
+    const check = async (path: string, headers: Record<string, string>) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
+      return { status: response.status, body: (await response.json()) as unknown };
+    };
+    const stoppedPath = vncSocketPath({ ...key, name: stoppedBrowser }, "view-0007", "full");
+
+    expect((await check(stoppedPath, {})).status).toBe(401);
+    const stopped = await check(stoppedPath, cookieOf("admin"));
+    expect(stopped.status).toBe(409);
+    expect(JSON.stringify(stopped.body)).toContain("stopped; start it");
+    const running = await check(vncSocketPath(key, "view-0008", "full"), cookieOf("admin"));
+    expect(running).toEqual({ status: 200, body: { ok: true } });
   });
 
   it("relays RFB to two viewers at once and audits each view", async () => {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
 import WebSocket, { WebSocketServer } from "ws";
@@ -81,6 +81,32 @@ export async function handleVncUpgrade(
       "VNC view did not open",
     );
   }
+}
+
+/**
+ * Answers a plain GET on the VNC route with the checks of an upgrade, as
+ * JSON: 200 when a view would open, else the error the upgrade would get.
+ * Browsers hide the status of a refused WebSocket handshake, so the viewer
+ * asks here to show the reason.
+ */
+export async function handleVncCheck(
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  let status = 200;
+  let body: unknown = { ok: true };
+  try {
+    await checkUpgrade(request);
+  } catch (error) {
+    const parts = errorResponseParts(error);
+    status = parts.status;
+    body = { error: { code: parts.code, message: parts.message } };
+  }
+  response.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Cache-Control": "no-store",
+  });
+  response.end(JSON.stringify(body));
 }
 
 async function checkUpgrade(request: IncomingMessage): Promise<ViewRequest> {
