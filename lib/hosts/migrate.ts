@@ -204,7 +204,8 @@ async function moveToMember(
   live: boolean,
   setOperationId: (id: string) => void,
 ): Promise<void> {
-  // NOTE: untested here, because the test machine has no LXD cluster.
+  // TODO: no test covers this path, because the test machines run no LXD
+  // cluster; a two-member loopback cluster could (see lxc cluster add).
   await runRecordedOperation(
     owner,
     key.host,
