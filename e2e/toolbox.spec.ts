@@ -142,7 +142,7 @@ test.describe.serial("instance toolbox", () => {
     await page.goto(pagePath);
     const editor = page.getByRole("form", { name: "Preset editor" });
     await editor.getByLabel("Preset name").fill("e2e-tiny");
-    await editor.getByLabel("Preset limits.memory").fill("96MiB");
+    await editor.getByLabel("Preset limits.memory", { exact: true }).fill("96MiB");
     await editor.getByRole("button", { name: "Save preset" }).click();
     await expect(page.getByTestId("preset-message")).toHaveText('Preset "e2e-tiny" saved.');
     await expect(page.getByTestId("preset-row-e2e-tiny")).toContainText("limits.memory=96MiB");
