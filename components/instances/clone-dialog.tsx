@@ -5,7 +5,7 @@ import { useEffect, useState, useTransition } from "react";
 
 import { cloneInstanceAction, planMigrationAction } from "@/app/(console)/instances/move-actions";
 import { Modal } from "@/components/operations/modal";
-import { OperationProgressBar } from "@/components/operations/operation-progress";
+import { ErrorAlert, RunningOperations } from "@/components/operations/running-operations";
 import { touchesInstance, useLiveOperations } from "@/components/operations/use-live-operations";
 import { instancePath } from "@/components/instances/paths";
 import type { InstanceKey, SnapshotSummary } from "@/lib/instances/types";
@@ -129,20 +129,9 @@ export function CloneDialog({
           Start the copy
         </label>
 
-        {pending && (
-          <div className="space-y-2" aria-live="polite">
-            <p className="text-sm text-slate-600">Copying…</p>
-            {operations.map((operation) => (
-              <OperationProgressBar key={`${operation.host}/${operation.id}`} operation={operation} />
-            ))}
-          </div>
-        )}
+        {pending && <RunningOperations label="Copying…" operations={operations} />}
         <div aria-live="polite">
-          {error && (
-            <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-              {error}
-            </p>
-          )}
+          {error && <ErrorAlert text={error} />}
           {done && (
             <p className="rounded border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">
               Copied to {done.name} on {done.host}.{" "}

@@ -1,0 +1,31 @@
+"use client";
+
+import { OperationProgressBar } from "@/components/operations/operation-progress";
+import type { OperationProgress } from "@/lib/hosts/watcher";
+
+/** Shows a busy label with a progress bar for each LXD operation of a running action. */
+export function RunningOperations({
+  label,
+  operations,
+}: {
+  label: string;
+  operations: OperationProgress[];
+}) {
+  return (
+    <div className="space-y-2" aria-live="polite">
+      <p className="text-sm text-slate-600">{label}</p>
+      {operations.map((operation) => (
+        <OperationProgressBar key={`${operation.host}/${operation.id}`} operation={operation} />
+      ))}
+    </div>
+  );
+}
+
+/** Shows an action's error as an alert. */
+export function ErrorAlert({ text }: { text: string }) {
+  return (
+    <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+      {text}
+    </p>
+  );
+}
