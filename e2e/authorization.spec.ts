@@ -221,7 +221,7 @@ test.describe("authorization matrix", () => {
   });
 
   for (const point of entryPoints) {
-    test(`${point.id} by role`, async () => {
+    test(`${point.id} by role`, async ({ browser }) => {
       const entry = accessTable[point.id];
       expect(entry, `${point.id} has a row in the access table`).toBeDefined();
       if (!entry) return;
@@ -235,15 +235,30 @@ test.describe("authorization matrix", () => {
         if (point.kind === "PAGE") {
           if (expected === "unauthenticated") {
             expect(status, label).toBe(307);
-          } else if (expected === "forbidden") {
-            expect(status, label).toBe(403);
-            expect(text, label).toContain(DENIED_TEXT);
           } else {
-            // A page may redirect elsewhere (/ goes to /instances), never to
-            // sign-in. The text is not checked: every page carries the
-            // forbidden page's tree in its payload, unrendered.
             expect([200, 307], label).toContain(status);
             expect(location ?? "", label).not.toMatch(/^\/login/);
+          }
+          // The refusal is streamed after the layout, so its status stays
+          // 200; and every page's payload carries the forbidden page's tree
+          // unrendered. What the user sees is the check.
+          const context = await browser.newContext({
+            baseURL: baseUrl,
+            extraHTTPHeaders: cookies.get(who) ? { cookie: cookies.get(who) ?? "" } : {},
+          });
+          try {
+            const page = await context.newPage();
+            await page.goto(concretePath(point.pattern));
+            await page.waitForLoadState("load");
+            const notAllowed = page.getByRole("heading", { name: "Not allowed" });
+            if (expected === "forbidden") {
+              await expect(notAllowed, label).toBeVisible();
+              await expect(page.getByText(DENIED_TEXT), label).toBeVisible();
+            } else {
+              await expect(notAllowed, label).toHaveCount(0);
+            }
+          } finally {
+            await context.close();
           }
         } else if (point.kind === "ACTION") {
           if (expected === "unauthenticated") {
