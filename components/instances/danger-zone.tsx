@@ -51,7 +51,9 @@ export function DangerZone({
             </label>
           )}
           <label className="flex flex-col gap-1 text-slate-600">
-            Type <strong className="font-mono">{instanceKey.name}</strong> to confirm
+            <span>
+              Type <strong className="font-mono">{instanceKey.name}</strong> to confirm
+            </span>
             <input value={typed} onChange={(event) => setTyped(event.target.value)} className={inputClass} />
           </label>
           <div className="flex justify-end gap-2">
