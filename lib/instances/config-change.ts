@@ -188,6 +188,9 @@ export async function readInstance(
  * Starts an LXD operation, records its id in the audit context and waits
  * for it to finish. Errors are rewritten to name the instance and the verb.
  */
+// TODO: The toolbox panels show only "waiting for LXD" until the outcome,
+// because the server action waits here; the operation's progress metadata
+// never reaches the browser.
 export async function runOperation(
   client: LxdClient,
   audit: AuditContext,
