@@ -6,7 +6,7 @@ import { useState } from "react";
 import { deleteInstanceAction } from "@/app/(console)/instances/toolbox-actions";
 import type { InstanceKey, InstanceStatus } from "@/lib/instances/types";
 
-import { FeedbackLine, Modal, Panel, buttonClass, dangerButtonClass, inputClass, useToolboxAction } from "./toolbox-ui";
+import { ConfirmButtons, FeedbackLine, Modal, Panel, dangerButtonClass, inputClass, useToolboxAction } from "./toolbox-ui";
 
 /** Deletes the instance after its name is typed. A running one also needs consent to kill it. */
 export function DangerZone({
@@ -56,28 +56,21 @@ export function DangerZone({
             </span>
             <input value={typed} onChange={(event) => setTyped(event.target.value)} className={inputClass} />
           </label>
-          <div className="flex justify-end gap-2">
-            <button type="button" className={buttonClass} onClick={() => setOpen(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={dangerButtonClass}
-              disabled={!ready}
-              onClick={() => {
-                setOpen(false);
-                run(
-                  () => deleteInstanceAction({ ...instanceKey, confirmName: typed, force }),
-                  () => "Instance deleted.",
-                  (result) => {
-                    if (result.ok) router.push("/instances");
-                  },
-                );
-              }}
-            >
-              {active ? "Kill and delete" : "Delete"}
-            </button>
-          </div>
+          <ConfirmButtons
+            label={active ? "Kill and delete" : "Delete"}
+            disabled={!ready}
+            onCancel={() => setOpen(false)}
+            onConfirm={() => {
+              setOpen(false);
+              run(
+                () => deleteInstanceAction({ ...instanceKey, confirmName: typed, force }),
+                () => "Instance deleted.",
+                (result) => {
+                  if (result.ok) router.push("/instances");
+                },
+              );
+            }}
+          />
         </Modal>
       )}
     </Panel>

@@ -5,7 +5,7 @@ import { useState } from "react";
 import { incidentAction } from "@/app/(console)/instances/toolbox-actions";
 import type { InstanceKey } from "@/lib/instances/types";
 
-import { FeedbackLine, Modal, buttonClass, dangerButtonClass, useToolboxAction } from "./toolbox-ui";
+import { ConfirmButtons, FeedbackLine, Modal, dangerButtonClass, useToolboxAction } from "./toolbox-ui";
 
 const freezeText = {
   frozen: "froze the instance",
@@ -49,28 +49,21 @@ export function IncidentDialog({ instanceKey, canOperate }: { instanceKey: Insta
               className="rounded border border-slate-300 px-2 py-1 focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500"
             />
           </label>
-          <div className="flex justify-end gap-2">
-            <button type="button" className={buttonClass} onClick={() => setOpen(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={dangerButtonClass}
-              disabled={reason.trim() === ""}
-              onClick={() => {
-                setOpen(false);
-                run(
-                  () => incidentAction({ ...instanceKey, reason }),
-                  (result) => `Incident recorded: ${freezeText[result.freeze]}, snapshot "${result.snapshot}".`,
-                  (result) => {
-                    if (result.ok) setReason("");
-                  },
-                );
-              }}
-            >
-              Freeze and snapshot
-            </button>
-          </div>
+          <ConfirmButtons
+            label="Freeze and snapshot"
+            disabled={reason.trim() === ""}
+            onCancel={() => setOpen(false)}
+            onConfirm={() => {
+              setOpen(false);
+              run(
+                () => incidentAction({ ...instanceKey, reason }),
+                (result) => `Incident recorded: ${freezeText[result.freeze]}, snapshot "${result.snapshot}".`,
+                (result) => {
+                  if (result.ok) setReason("");
+                },
+              );
+            }}
+          />
         </Modal>
       )}
     </div>

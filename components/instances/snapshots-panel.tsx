@@ -13,11 +13,11 @@ import type { SnapshotConfigKey, SnapshotsView } from "@/lib/instances/snapshots
 import type { InstanceKey, SnapshotSummary } from "@/lib/instances/types";
 
 import {
+  ConfirmButtons,
   FeedbackLine,
   Modal,
   Panel,
   buttonClass,
-  dangerButtonClass,
   inputClass,
   useToolboxAction,
 } from "./toolbox-ui";
@@ -139,26 +139,19 @@ export function SnapshotsPanel({
             made since. A running instance restarts. This cannot be undone, unless you take a
             snapshot of the current state first.
           </p>
-          <div className="flex justify-end gap-2">
-            <button type="button" className={buttonClass} onClick={() => setRestoring(null)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={dangerButtonClass}
-              onClick={() => {
-                const name = restoring.name;
-                setRestoring(null);
-                act(
-                  `Restoring "${name}"`,
-                  () => restoreSnapshotAction({ ...instanceKey, snapshot: name }),
-                  `Restored to snapshot "${name}".`,
-                );
-              }}
-            >
-              Restore and lose later changes
-            </button>
-          </div>
+          <ConfirmButtons
+            label="Restore and lose later changes"
+            onCancel={() => setRestoring(null)}
+            onConfirm={() => {
+              const name = restoring.name;
+              setRestoring(null);
+              act(
+                `Restoring "${name}"`,
+                () => restoreSnapshotAction({ ...instanceKey, snapshot: name }),
+                `Restored to snapshot "${name}".`,
+              );
+            }}
+          />
         </Modal>
       )}
 

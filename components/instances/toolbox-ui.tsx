@@ -138,6 +138,30 @@ export function Modal({
   );
 }
 
+/** Renders a dialog's Cancel button and its red confirm button. */
+export function ConfirmButtons({
+  label,
+  disabled = false,
+  onCancel,
+  onConfirm,
+}: {
+  label: string;
+  disabled?: boolean;
+  onCancel: () => void;
+  onConfirm: () => void;
+}) {
+  return (
+    <div className="flex justify-end gap-2">
+      <button type="button" className={buttonClass} onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="button" className={dangerButtonClass} disabled={disabled} onClick={onConfirm}>
+        {label}
+      </button>
+    </div>
+  );
+}
+
 /** Renders a titled box that matches the instance page's other sections. */
 export function Panel({
   title,
