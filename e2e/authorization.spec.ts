@@ -242,19 +242,29 @@ test.describe("authorization matrix", () => {
           // The refusal is streamed after the layout, so its status stays
           // 200; and every page's payload carries the forbidden page's tree
           // unrendered. What the user sees is the check.
-          const context = await browser.newContext({
-            baseURL: baseUrl,
-            extraHTTPHeaders: cookies.get(who) ? { cookie: cookies.get(who) ?? "" } : {},
-          });
+          const context = await browser.newContext({ baseURL: baseUrl });
           try {
+            const jar = (cookies.get(who) ?? "").split("; ").filter(Boolean);
+            await context.addCookies(
+              jar.map((pair) => {
+                const [name = "", ...rest] = pair.split("=");
+                return { name, value: rest.join("="), url: baseUrl };
+              }),
+            );
             const page = await context.newPage();
             await page.goto(concretePath(point.pattern));
             await page.waitForLoadState("load");
             const notAllowed = page.getByRole("heading", { name: "Not allowed" });
-            if (expected === "forbidden") {
+            if (expected === "unauthenticated") {
+              await expect(page, label).toHaveURL(/\/login\?next=/);
+            } else if (expected === "forbidden") {
               await expect(notAllowed, label).toBeVisible();
               await expect(page.getByText(DENIED_TEXT), label).toBeVisible();
             } else {
+              // Signed in and shown the page itself: the header's sign-out
+              // button is there, and no refusal.
+              await expect(page.getByRole("button", { name: "Sign out" }).or(page.getByLabel("Email")), label).toBeVisible();
+              await expect(page, label).not.toHaveURL(/\/login\?next=/);
               await expect(notAllowed, label).toHaveCount(0);
             }
           } finally {
