@@ -10,7 +10,7 @@ import { useStreamState } from "@/components/fleet-events";
 const links: { href: string; label: string; permission?: Permission }[] = [
   { href: "/instances", label: "Instances" },
   { href: "/sessions", label: "Sessions", permission: "session:view" },
-  { href: "/audit", label: "Audit log" },
+  { href: "/audit", label: "Audit log", permission: "audit:read" },
   { href: "/operations", label: "Operations" },
   { href: "/hosts", label: "Hosts", permission: "host:manage" },
 ];

@@ -32,9 +32,11 @@ export function applyFleetEvent(
 ): FleetSnapshot {
   switch (event.type) {
     case "host": {
-      const hosts = snapshot.hosts.map((host) =>
-        host.id === event.host.id ? event.host : host,
-      );
+      // A host an admin just added is not in the snapshot yet.
+      const known = snapshot.hosts.some((host) => host.id === event.host.id);
+      const hosts = known
+        ? snapshot.hosts.map((host) => (host.id === event.host.id ? event.host : host))
+        : [...snapshot.hosts, event.host];
       return { ...snapshot, hosts };
     }
     case "host-instances": {
