@@ -242,7 +242,12 @@ test.describe("authorization matrix", () => {
           // The refusal is streamed after the layout, so its status stays
           // 200; and every page's payload carries the forbidden page's tree
           // unrendered. What the user sees is the check.
-          const context = await browser.newContext({ baseURL: baseUrl });
+          // An empty storage state, or the project's admin cookies would
+          // come with every context.
+          const context = await browser.newContext({
+            baseURL: baseUrl,
+            storageState: { cookies: [], origins: [] },
+          });
           try {
             const jar = (cookies.get(who) ?? "").split("; ").filter(Boolean);
             await context.addCookies(
