@@ -31,5 +31,5 @@ export function proxy(request: NextRequest): NextResponse {
 export const config = {
   // Pages only: API routes return 401 themselves, and Next's assets and the
   // favicon need no session.
-  matcher: ["/((?!api/|_next/|favicon\\.ico).*)"],
+  matcher: ["/((?!api/|_next/|favicon\\.svg).*)"],
 };

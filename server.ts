@@ -47,7 +47,6 @@ async function main(): Promise<void> {
   const app = next({ dev, hostname, port, dir: process.cwd(), httpServer: decoyServer });
   await app.prepare();
   const handleRequest = app.getRequestHandler();
-  const handleNextUpgrade = app.getUpgradeHandler();
 
   const server = createServer((request, response) => {
     if (request.method === "GET" && isVncPath(request.url)) {
@@ -59,9 +58,13 @@ async function main(): Promise<void> {
   server.on("upgrade", (request, socket, head) => {
     if (isVncPath(request.url)) {
       void handleVncUpgrade(request, socket, head);
+    } else if (decoyServer.listenerCount("upgrade") > 0) {
+      // Next's own upgrades, such as hot reloading in development, go to the
+      // listener it put on the decoy. (getUpgradeHandler() skips the router
+      // that serves hot reloading.)
+      decoyServer.emit("upgrade", request, socket, head);
     } else {
-      // Next's own upgrades, such as hot reloading in development.
-      void handleNextUpgrade(request, socket, head);
+      socket.destroy();
     }
   });
 
