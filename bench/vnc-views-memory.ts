@@ -5,15 +5,15 @@
 //                                     [--encoding tight|raw]
 //
 // Starts a private LXD daemon (bench-mem, HTTPS on 127.0.0.1:18462) with
-// browser sandboxes, serves the production build of the console on
-// 127.0.0.1:3310 with an embedded PGlite store (or the local Postgres
-// database named by --database, whose tables it empties), signs in, and opens the
-// views through the console's own WebSocket route. Each view asks for
-// updates the way noVNC does (incremental requests several times a second)
-// plus a full frame every 2 s, so frames keep flowing while the console's
-// resident memory is sampled. It prints the memory after warm-up with no
-// view open (the baseline), the peak and median with all views open, and
-// the memory after they closed, next to the 300 MB target.
+// browser sandboxes. Serves the production build of the console on
+// 127.0.0.1:3310 with an embedded PGlite store, or with the local Postgres
+// database named by --database, whose tables it empties. Then it signs in
+// and opens the views through the console's own WebSocket route.
+// Each view requests incremental updates several times a second, as noVNC
+// does, plus a full frame every 2 s, so frames keep flowing while the
+// console's resident memory is sampled. The bench prints the memory after
+// warm-up with no view open (the baseline), the peak and median with all
+// views open, and the memory after they closed, next to the 300 MB target.
 // Everything it starts is stopped at the end, on error and on Ctrl-C.
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -344,7 +344,7 @@ async function openView(
 
   await new Promise<void>((resolve, reject) => {
     socket.once("unexpected-response", (_request, response) =>
-      reject(new Error(`View ${index} refused with ${response.statusCode}`)),
+      reject(new Error(`View ${index} was rejected with HTTP ${response.statusCode}`)),
     );
     socket.once("error", reject);
     socket.on("message", (data: Buffer) => {

@@ -194,7 +194,8 @@ async function call(
   const response = await fetch(url, { method: point.method, headers, body, redirect: "manual", signal: abort.signal });
   let text = "";
   if (response.headers.get("content-type")?.includes("text/event-stream")) {
-    // An event stream never ends by itself; the headers are the answer.
+    // An event stream never ends by itself, so its status and headers are
+    // the whole result.
     abort.abort();
   } else {
     text = await response.text();

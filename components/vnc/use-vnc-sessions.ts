@@ -32,7 +32,7 @@ export function useVncSessions() {
   });
 }
 
-/** Returns one sandbox's viewers and controller, or null while nobody watches it. */
+/** Returns one sandbox's viewers and controller, or null while it has no viewers. */
 export function useVncSession(key: InstanceKey): VncSessionState | null {
   const { data } = useVncSessions();
   return findVncSession(data, key);

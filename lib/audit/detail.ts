@@ -65,7 +65,9 @@ export function diffConfigParams(params: Record<string, unknown> | null): Config
     const next = key in after ? canonicalJson(after[key]) : null;
     if (old === next) continue;
 
-    const change = old === null ? "added" : next === null ? "removed" : "changed";
+    let change: "added" | "removed" | "changed" = "changed";
+    if (old === null) change = "added";
+    else if (next === null) change = "removed";
     changes.push({ key, change, before: old, after: next });
   }
   return changes;

@@ -223,8 +223,8 @@ export const operationStatuses = [
 ] as const;
 
 /**
- * LXD operations the console started or saw, kept after LXD forgets them
- * (LXD drops finished operations after a few seconds).
+ * LXD operations the console started or saw. LXD drops finished operations
+ * after a few seconds, so the console keeps them here.
  */
 export const operationHistory = pgTable(
   "operation_history",

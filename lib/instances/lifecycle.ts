@@ -69,8 +69,8 @@ export async function changeInstanceState(
 
 /**
  * Rewrites LXD's errors into messages that name the instance and the fix.
- * When the outcome is unknown, the message states that and asks the user
- * to check the instance's state before trying again.
+ * When the outcome is unknown, the message says so and tells the user to
+ * check the instance's state before trying again.
  */
 function describeLxdFailure(
   error: unknown,

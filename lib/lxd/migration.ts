@@ -27,7 +27,7 @@ export interface MigrationSourceOptions {
  * Starts the source side of a migration with POST /1.0/instances/NAME and
  * `migration: true`. The returned operation's metadata contains the websocket
  * secrets a target pulls with. `live` is always sent, because LXD 5.0
- * migrates a running container live unless told otherwise, and that fails
+ * migrates a running container live unless the request says otherwise, and that fails
  * only after the whole root file system was sent when CRIU cannot dump it.
  */
 export async function startMigrationSource(

@@ -8,7 +8,7 @@ import { vncSessionKey, type VncController, type VncSessionState } from "./types
 
 /**
  * Returns `sessions` with the entry of `update`'s sandbox replaced. A sandbox
- * that nobody watches and nobody controls leaves the list, as it does in
+ * with no viewers and no controller leaves the list, as it does in
  * `GET /api/sessions`.
  */
 export function applyVncSessionUpdate(
@@ -21,7 +21,7 @@ export function applyVncSessionUpdate(
   return [...others, update];
 }
 
-/** Returns the session of one sandbox, or null while nobody watches it. */
+/** Returns the session of one sandbox, or null while it has no viewers. */
 export function findVncSession(
   sessions: readonly VncSessionState[] | undefined,
   key: InstanceKey,

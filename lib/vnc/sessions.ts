@@ -53,8 +53,8 @@ type Listener = (state: VncSessionState) => void;
  * input, so two views cannot control one display at once. Listeners hear
  * every change with the sandbox's new state.
  *
- * The registry knows nothing about permissions or the audit log; the
- * callers in views.ts check and record those.
+ * The registry does not check permissions or write audit rows. Its callers
+ * in views.ts do both.
  */
 export class VncSessionRegistry {
   private readonly sessions = new Map<string, Session>();
@@ -148,7 +148,7 @@ export class VncSessionRegistry {
     return controller;
   }
 
-  /** The sandbox's viewers and controller; empty when no view is open. */
+  /** Returns the sandbox's viewers and controller, empty when no view is open. */
   state(key: InstanceKey): VncSessionState {
     const session = this.sessions.get(vncSessionKey(key));
     return session ? toState(session) : { ...key, viewers: [], controller: null };

@@ -4,7 +4,7 @@
 
 import type { InstanceKey } from "@/lib/instances/types";
 
-/** How a viewer's bridge treats the stream. */
+/** Mode of a viewer's bridge: every frame, or a few per second. */
 export type VncViewMode =
   /** The full view: every frame the sandbox sends. */
   | "full"
@@ -30,7 +30,7 @@ export interface VncController {
   since: string;
 }
 
-/** Who watches one sandbox and who controls it. */
+/** Viewers and controller of one sandbox. */
 export interface VncSessionState extends InstanceKey {
   viewers: VncViewer[];
   /** Null while every viewer is view-only. */

@@ -84,7 +84,7 @@ export async function handleVncUpgrade(
 }
 
 /**
- * Answers a plain GET on the VNC route with the checks of an upgrade, as
+ * Runs the checks of an upgrade for a plain GET on the VNC route and returns
  * JSON: 200 when a view would open, else the error the upgrade would get.
  * Browsers hide the status of a refused WebSocket handshake, so the viewer
  * asks here to show the reason.

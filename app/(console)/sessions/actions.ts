@@ -30,7 +30,7 @@ async function parseControlRequest(input: unknown) {
 
 /**
  * Gives the caller's open view of a browser sandbox control of its keyboard,
- * mouse and clipboard, taking it from whoever had it. Audited.
+ * mouse and clipboard, taking it from the previous controller, if any. Audited.
  */
 export async function takeControlAction(input: unknown): Promise<ActionResult> {
   try {

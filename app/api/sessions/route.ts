@@ -6,7 +6,7 @@ import { getVncSessions } from "@/lib/vnc/sessions";
 
 export const dynamic = "force-dynamic";
 
-/** Every browser sandbox someone watches, with its viewers and controller. */
+/** Lists every browser sandbox with an open view, with its viewers and controller. */
 export async function GET(): Promise<Response> {
   try {
     await requireUser("session:view");
