@@ -16,7 +16,6 @@
 set -euo pipefail
 
 readonly SNAP_LXD_DIR=/var/snap/lxd/common/lxd
-readonly LXCFS_DIR=/var/lib/lxcfs
 readonly POOL_NAME=default
 # Build tools for scripts/build-image.sh besides LXD itself.
 readonly BUILD_PACKAGES=(mmdebstrap squashfs-tools xz-utils btrfs-progs uidmap)
@@ -51,26 +50,6 @@ install_missing_packages() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null || die "apt-get update failed"
 	apt-get install -y -q "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
-}
-
-start_lxcfs() {
-	if systemd_is_init; then
-		systemctl enable --now lxcfs.service >/dev/null 2>&1 || die "systemctl could not start lxcfs.service"
-		return 0
-	fi
-	if findmnt -t fuse.lxcfs "$LXCFS_DIR" >/dev/null 2>&1; then
-		return 0
-	fi
-	# Containers started before lxcfs see the host's memory and uptime in /proc.
-	log "starting lxcfs on $LXCFS_DIR (log /var/log/lxcfs.log)"
-	mkdir -p "$LXCFS_DIR"
-	setsid nohup lxcfs "$LXCFS_DIR" >>/var/log/lxcfs.log 2>&1 </dev/null &
-	local attempt
-	for attempt in $(seq 50); do
-		findmnt -t fuse.lxcfs "$LXCFS_DIR" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	die "lxcfs did not mount $LXCFS_DIR within 5 s; see /var/log/lxcfs.log"
 }
 
 lxd_reachable() {
@@ -168,7 +147,7 @@ else
 		log "using the snap LXD that the lxd package installed"
 		use_snap_lxd
 	else
-		start_lxcfs
+		"$(dirname "$0")/start-lxcfs.sh"
 		start_lxd
 	fi
 fi

@@ -27,6 +27,8 @@ step "Installing what the tests need"
 scripts/install-node.sh
 scripts/install-system-packages.sh
 scripts/npm-install.sh
+# Containers of the test daemons see their limits in /proc only through lxcfs.
+scripts/start-lxcfs.sh
 
 step "Checking Postgres at DATABASE_URL"
 scripts/wait-postgres.sh

@@ -61,6 +61,7 @@ export async function startTestDaemon(
   const daemon = testDaemonHandle(options);
   await stopTestDaemon(options.name);
   await assertPortFree(options.httpsPort);
+  await assertLxcfsServing();
 
   await fs.mkdir(daemon.lxdDir, { recursive: true, mode: 0o711 });
   await fs.mkdir(clientDir(options.name), { recursive: true, mode: 0o700 });
@@ -91,6 +92,23 @@ export async function startTestDaemon(
     throw error;
   }
   return daemon;
+}
+
+const LXCFS_MEMINFO = "/var/lib/lxcfs/proc/meminfo";
+
+// Without a live lxcfs, containers see the host's /proc/meminfo instead of
+// their memory limit, and the limit tests would fail for a reason far from
+// their cause.
+async function assertLxcfsServing(): Promise<void> {
+  try {
+    const handle = await fs.open(LXCFS_MEMINFO, "r");
+    await handle.close();
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(
+      `lxcfs does not serve ${LXCFS_MEMINFO} (${reason}); start it with scripts/start-lxcfs.sh`,
+    );
+  }
 }
 
 async function initializeDaemon(
