@@ -45,6 +45,12 @@ export const user = pgTable(
     // Per-user grant of session control for support users; see
     // grantable in lib/auth/permissions.ts.
     sessionControl: boolean("session_control").notNull().default(false),
+    // Set when an admin creates the account or resets its password, so the
+    // user must choose their own password before anything else.
+    mustChangePassword: boolean("must_change_password")
+      .notNull()
+      .default(false),
+    lastSignInAt: timestamp("last_sign_in_at", { withTimezone: true }),
   },
   (table) => [
     check(
