@@ -115,7 +115,8 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("instance limits"), () => {
   });
 
   // The test daemon's dir pool has no project quotas, so LXD 5.0 stores the
-  // size without enforcing it; only the stored value can be checked here.
+  // size without enforcing it. root-size.integration.test.ts checks that a
+  // btrfs pool enforces it.
   it("sets the root disk size through an instance copy of the device", async () => {
     await updateLimits(db(), { actor, key: key(), values: { "root.size": "3GiB" } });
     expect((await lxc(["config", "device", "get", name, "root", "size"])).trim()).toBe("3GiB");
