@@ -142,4 +142,16 @@ describe("VncSessionRegistry", () => {
     await registry.closeAll(1_000);
     expect(views.every((view) => view.closed)).toBe(true);
   });
+
+  it("closes only the views of one user", () => {
+    const registry = new VncSessionRegistry();
+    const mine = addView(registry, "view-a", "u1");
+    const tile = addView(registry, "view-b", "u1", "tile");
+    const theirs = addView(registry, "view-c", "u2");
+
+    expect(registry.closeUserViews("u1")).toBe(2);
+    expect(mine.closed).toBe(true);
+    expect(tile.closed).toBe(true);
+    expect(theirs.closed).toBe(false);
+  });
 });

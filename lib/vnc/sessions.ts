@@ -178,6 +178,19 @@ export class VncSessionRegistry {
     clearTimeout(timer);
   }
 
+  /**
+   * Closes every view of `userId`, for example when an admin disables the
+   * account, and returns how many were closed. Each view writes its own
+   * close and release audit rows when it ends (see openView in views.ts).
+   */
+  closeUserViews(userId: string): number {
+    const views = [...this.sessions.values()].flatMap((session) =>
+      [...session.views.values()].filter((view) => view.userId === userId),
+    );
+    for (const view of views) view.bridge.close();
+    return views.length;
+  }
+
   /** Calls `listener` after every change; returns the unsubscribe function. */
   subscribe(listener: Listener): () => void {
     this.emitter.on("change", listener);
