@@ -7,6 +7,7 @@ const allPermissions: Permission[] = [
   "session:view",
   "session:control",
   "audit:read",
+  "audit:prune",
   "host:manage",
   "user:manage",
 ];

@@ -11,6 +11,7 @@ export type Permission =
   | "session:view"
   | "session:control"
   | "audit:read"
+  | "audit:prune"
   | "host:manage"
   | "user:manage";
 
@@ -33,6 +34,7 @@ const grants: Record<Role, readonly Permission[]> = {
     "session:view",
     "session:control",
     "audit:read",
+    "audit:prune",
     "host:manage",
     "user:manage",
   ],
@@ -87,6 +89,7 @@ export const permissionDescriptions: Record<Permission, string> = {
   "session:view": "watching sandbox screens",
   "session:control": "controlling sandbox screens",
   "audit:read": "reading the audit log",
+  "audit:prune": "pruning old audit log rows",
   "host:manage": "managing LXD hosts",
   "user:manage": "managing users",
 };
