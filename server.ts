@@ -15,6 +15,7 @@ import { getDb } from "@/lib/db/client";
 import { getFleet } from "@/lib/hosts/watcher";
 import { log } from "@/lib/log";
 import { getVncSessions } from "@/lib/vnc/sessions";
+import { getTileWatches } from "@/lib/vnc/tile-watches";
 import { handleVncCheck, handleVncUpgrade, isVncPath } from "@/lib/vnc/upgrade";
 
 const serverLog = log.child({ component: "server" });
@@ -82,10 +83,12 @@ async function main(): Promise<void> {
     serverLog.info({ signal }, "shutting down");
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
     server.close(() => process.exit(0));
-    // VNC views end their execs and write their audit rows first; then the
-    // event streams, which keep close() waiting, are cut.
+    // VNC views end their execs and write their audit rows first, and tile
+    // watches write theirs without waiting out their window; then the event
+    // streams, which keep close() waiting, are cut.
     void getVncSessions()
       .closeAll(SHUTDOWN_GRACE_MS - 1_000)
+      .then(() => getTileWatches().closeIdle())
       .finally(() => server.closeAllConnections());
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));

@@ -53,6 +53,12 @@ const CLOSE_INTERNAL_ERROR = 1011;
 
 const MAX_LOGGED_STDERR_BYTES = 2_048;
 
+// The bridge pings the browser this often and drops a connection that did
+// not answer the previous ping. A connection lost without a TCP reset is
+// otherwise only noticed after the kernel's retransmissions give up, many
+// minutes later, and its view would hold control until then.
+const HEARTBEAT_INTERVAL_MS = 15_000;
+
 export interface VncBridgeOptions {
   /**
    * Initial input state: true drops the client's key, pointer, clipboard
@@ -89,6 +95,12 @@ export interface VncBridgeSummary {
   delayedUpdateRequests: number;
   /** Exit code of socat, or null when it had to be signalled or timed out. */
   exitCode: number | null;
+  /**
+   * WebSocket close code of the client's connection: 1000, 1001 or 1005
+   * for a close on purpose, 1006 for a lost connection, including one that
+   * missed a heartbeat. Null when the bridge closed it first.
+   */
+  clientCloseCode: number | null;
 }
 
 export interface VncBridge {
@@ -170,6 +182,9 @@ class VncRelay implements VncBridge {
   private readonly throttle: RfbTileThrottle | null;
   private fullModeRequests = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private awaitingPong = false;
+  private clientCloseCode: number | null = null;
   private pausedForServer = false;
   private pausedForThrottle = false;
   private reason: VncBridgeEndReason | null = null;
@@ -230,7 +245,14 @@ class VncRelay implements VncBridge {
     this.logStderr();
 
     socket.on("message", (data, isBinary) => this.receive(data, isBinary));
-    socket.on("close", () => this.stop("client_closed"));
+    socket.on("close", (code) => {
+      if (!this.stopping) this.clientCloseCode = code;
+      this.stop("client_closed");
+    });
+    socket.on("pong", () => {
+      this.awaitingPong = false;
+    });
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS);
     socket.on("error", (error) => {
       this.bridgeLog.warn({ err: error }, "VNC client WebSocket failed");
     });
@@ -286,6 +308,22 @@ class VncRelay implements VncBridge {
       this.pausedForThrottle = true;
       this.socket.pause();
     }
+  }
+
+  /** Pings the client, and cuts a connection that missed the last ping. */
+  private heartbeat(): void {
+    if (this.stopping) return;
+    if (this.awaitingPong) {
+      this.bridgeLog.warn(
+        { intervalMs: HEARTBEAT_INTERVAL_MS },
+        "VNC client missed a heartbeat; dropping its connection",
+      );
+      // terminate() emits "close" with 1006, as for any lost connection.
+      this.socket.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    this.socket.ping();
   }
 
   private writeToServer(bytes: Buffer): void {
@@ -361,6 +399,8 @@ class VncRelay implements VncBridge {
     this.reason = reason;
     if (this.releaseTimer !== null) clearTimeout(this.releaseTimer);
     this.releaseTimer = null;
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
 
     const code =
       reason === "closed_by_console" ? CLOSE_GOING_AWAY : CLOSE_NORMAL;
@@ -409,6 +449,7 @@ class VncRelay implements VncBridge {
       updateRequestsToServer: this.updateRequestsToServer,
       delayedUpdateRequests: this.throttle?.delayedRequests ?? 0,
       exitCode,
+      clientCloseCode: this.clientCloseCode,
     };
     this.bridgeLog.info(summary, "VNC bridge closed");
     this.resolveEnded(summary);

@@ -31,17 +31,62 @@ interface OpenView extends ViewRegistration {
   openedAt: Date;
 }
 
+/** Control whose view dropped, kept for the view to reconnect. */
+interface SuspendedControl {
+  timer: NodeJS.Timeout;
+  onExpired: (controller: VncController) => void;
+}
+
 interface Session {
   key: InstanceKey;
   views: Map<string, OpenView>;
   controller: VncController | null;
+  /** Set while `controller`'s view is gone and may still come back. */
+  suspended: SuspendedControl | null;
 }
+
+/** How long control waits for a dropped controller to reconnect. */
+export const CONTROL_RECONNECT_GRACE_MS = 15_000;
 
 /** Result of a control change, with the replaced controller for the audit row. */
 export interface ControlChange {
   /** The controller before the change, or null. */
   previous: VncController | null;
   state: VncSessionState;
+}
+
+/** Result of adding a view. */
+export interface ViewAddition {
+  state: VncSessionState;
+  /**
+   * The control that the view took back: its own view id had control and
+   * was either dropped within the grace period or is still open on a dead
+   * connection, which the new view replaces. Null otherwise.
+   */
+  resumed: VncController | null;
+}
+
+/** Result of removing a view. */
+export interface ViewRemoval {
+  /** Control the view held and gave up, or null. */
+  released: VncController | null;
+  /** Control the view held that now waits for it to reconnect, or null. */
+  suspended: VncController | null;
+}
+
+export interface RemoveOptions {
+  /**
+   * The bridge of the view to remove. A view id reopened since then has a
+   * new bridge, and the removal of the old one then leaves it in place.
+   */
+  bridge?: ControllableView;
+  /**
+   * Keeps the view's control for `controlGraceMs` instead of releasing it,
+   * for a connection that dropped rather than closed on purpose.
+   */
+  keepControl?: boolean;
+  /** Called when kept control expires without the view reconnecting. */
+  onControlExpired?: (controller: VncController) => void;
 }
 
 type Listener = (state: VncSessionState) => void;
@@ -53,10 +98,17 @@ type Listener = (state: VncSessionState) => void;
  * input, so two views cannot control one display at once. Listeners hear
  * every change with the sandbox's new state.
  *
+ * A controller whose connection drops keeps control for `controlGraceMs`:
+ * other viewers still see them as the controller, marked as disconnected,
+ * and a view with the same id and user that opens within that time gets
+ * input again. After it, control is released.
+ *
  * The registry does not check permissions or write audit rows. Its callers
  * in views.ts do both.
  */
 export class VncSessionRegistry {
+  /** How long dropped control waits for its view to reconnect, in ms. */
+  controlGraceMs = CONTROL_RECONNECT_GRACE_MS;
   private readonly sessions = new Map<string, Session>();
   private readonly emitter = new EventEmitter();
 
@@ -65,15 +117,27 @@ export class VncSessionRegistry {
     this.emitter.setMaxListeners(0);
   }
 
-  /** Adds a view. A view id in use for the same sandbox is refused. */
-  add(view: ViewRegistration): VncSessionState {
+  /**
+   * Adds a view. A view id that another user has open is refused. The same
+   * user's view id replaces the open view, whose bridge is closed: that is
+   * a reconnect whose old connection the server has not seen drop yet. A
+   * view id that held control gets it back.
+   */
+  add(view: ViewRegistration): ViewAddition {
     const id = vncSessionKey(view.key);
     let session = this.sessions.get(id);
     if (!session) {
-      session = { key: { ...view.key }, views: new Map(), controller: null };
+      session = {
+        key: { ...view.key },
+        views: new Map(),
+        controller: null,
+        suspended: null,
+      };
       this.sessions.set(id, session);
     }
-    if (session.views.has(view.viewId)) {
+
+    const existing = session.views.get(view.viewId);
+    if (existing && existing.userId !== view.userId) {
       throw new ConsoleError(
         "conflict",
         `A view with the id ${view.viewId} is already open on ${view.key.name}. ` +
@@ -81,26 +145,46 @@ export class VncSessionRegistry {
       );
     }
     session.views.set(view.viewId, { ...view, openedAt: new Date() });
-    return this.emit(session);
+    existing?.bridge.close();
+
+    let resumed: VncController | null = null;
+    const controller = session.controller;
+    if (controller?.viewId === view.viewId && controller.userId === view.userId) {
+      this.clearSuspension(session);
+      const connected = { ...controller };
+      delete connected.disconnectedAt;
+      session.controller = connected;
+      view.bridge.setViewOnly(false);
+      resumed = connected;
+    }
+    return { state: this.emit(session), resumed };
   }
 
   /**
-   * Removes a view. Returns the control it held, if any, so the caller can
-   * record the release; null when it was view-only or unknown.
+   * Removes a view. Returns the control it held, if any: released, or kept
+   * for a reconnect when `options.keepControl` is set.
    */
-  remove(key: InstanceKey, viewId: string): VncController | null {
+  remove(key: InstanceKey, viewId: string, options: RemoveOptions = {}): ViewRemoval {
+    const removal: ViewRemoval = { released: null, suspended: null };
     const id = vncSessionKey(key);
     const session = this.sessions.get(id);
-    if (!session?.views.delete(viewId)) return null;
+    const view = session?.views.get(viewId);
+    if (!session || !view) return removal;
+    if (options.bridge && view.bridge !== options.bridge) return removal;
+    session.views.delete(viewId);
 
-    let released: VncController | null = null;
-    if (session.controller?.viewId === viewId) {
-      released = session.controller;
-      session.controller = null;
+    const controller = session.controller;
+    if (controller?.viewId === viewId) {
+      if (options.keepControl && this.controlGraceMs > 0) {
+        removal.suspended = this.suspend(session, controller, options.onControlExpired);
+      } else {
+        removal.released = controller;
+        session.controller = null;
+      }
     }
     this.emit(session);
-    if (session.views.size === 0) this.sessions.delete(id);
-    return released;
+    this.forgetIfIdle(session);
+    return removal;
   }
 
   /**
@@ -122,6 +206,7 @@ export class VncSessionRegistry {
     if (previous?.viewId === viewId) {
       return { previous, state: toState(session) };
     }
+    this.clearSuspension(session);
     if (previous) session.views.get(previous.viewId)?.bridge.setViewOnly(true);
     view.bridge.setViewOnly(false);
     session.controller = {
@@ -135,9 +220,20 @@ export class VncSessionRegistry {
 
   /**
    * Makes `viewId` view-only again. Returns the control it held, or null
-   * when it did not have control.
+   * when it did not have control. Control that waits for its dropped view
+   * to reconnect can be released by its user too.
    */
   release(key: InstanceKey, viewId: string, userId: string): VncController | null {
+    const waiting = this.sessions.get(vncSessionKey(key));
+    const held = waiting?.controller;
+    if (waiting?.suspended && held?.viewId === viewId && held.userId === userId) {
+      this.clearSuspension(waiting);
+      waiting.controller = null;
+      this.emit(waiting);
+      this.forgetIfIdle(waiting);
+      return held;
+    }
+
     const { session, view } = this.ownView(key, viewId, userId);
     const controller = session.controller;
     if (controller?.viewId !== viewId) return null;
@@ -161,9 +257,13 @@ export class VncSessionRegistry {
 
   /**
    * Closes every open view and waits until they have ended, or until
-   * `timeoutMs` has passed.
+   * `timeoutMs` has passed. Control that waits for a reconnect expires at
+   * once.
    */
   async closeAll(timeoutMs: number): Promise<void> {
+    for (const session of [...this.sessions.values()]) {
+      if (session.suspended) this.expire(session);
+    }
     const views = [...this.sessions.values()].flatMap((session) => [
       ...session.views.values(),
     ]);
@@ -218,6 +318,45 @@ export class VncSessionRegistry {
       );
     }
     return { session, view };
+  }
+
+  private suspend(
+    session: Session,
+    controller: VncController,
+    onExpired: (controller: VncController) => void = () => {},
+  ): VncController {
+    this.clearSuspension(session);
+    const waiting = { ...controller, disconnectedAt: new Date().toISOString() };
+    session.controller = waiting;
+    const timer = setTimeout(() => this.expire(session), this.controlGraceMs);
+    // A pending expiry must not keep a stopping process alive.
+    timer.unref();
+    session.suspended = { timer, onExpired };
+    return waiting;
+  }
+
+  /** Releases control that waited for a reconnect and tells its owner. */
+  private expire(session: Session): void {
+    const suspended = session.suspended;
+    const controller = session.controller;
+    if (!suspended || !controller) return;
+
+    this.clearSuspension(session);
+    session.controller = null;
+    this.emit(session);
+    this.forgetIfIdle(session);
+    suspended.onExpired(controller);
+  }
+
+  private clearSuspension(session: Session): void {
+    if (session.suspended) clearTimeout(session.suspended.timer);
+    session.suspended = null;
+  }
+
+  private forgetIfIdle(session: Session): void {
+    if (session.views.size > 0 || session.controller !== null) return;
+    const id = vncSessionKey(session.key);
+    if (this.sessions.get(id) === session) this.sessions.delete(id);
   }
 
   private emit(session: Session): VncSessionState {

@@ -28,6 +28,11 @@ export interface VncController {
   viewId: string;
   /** When control was taken (ISO 8601). */
   since: string;
+  /**
+   * When the controller's connection dropped (ISO 8601). Set only while
+   * control waits for that view to reconnect.
+   */
+  disconnectedAt?: string;
 }
 
 /** Viewers and controller of one sandbox. */

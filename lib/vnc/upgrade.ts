@@ -142,7 +142,7 @@ async function checkUpgrade(request: IncomingMessage): Promise<ViewRequest> {
   });
   if (!key.success) throw invalid(key.error);
 
-  await assertViewable(key.data, query.data.view);
+  await assertViewable(key.data, query.data.view, user.id);
   return {
     user,
     sourceAddress,

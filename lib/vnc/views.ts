@@ -10,8 +10,9 @@ import { fetchInstanceDetail } from "@/lib/instances/detail";
 import type { InstanceKey } from "@/lib/instances/types";
 import { log } from "@/lib/log";
 
-import { openVncBridge, type VncBridge } from "./bridge";
-import { getVncSessions, type ControlChange } from "./sessions";
+import { openVncBridge, type VncBridge, type VncBridgeSummary } from "./bridge";
+import { getVncSessions, type ControlChange, type ViewAddition } from "./sessions";
+import { getTileWatches, type TileWatchRecord } from "./tile-watches";
 import type { VncController, VncViewMode } from "./types";
 
 const viewLog = log.child({ component: "vnc-views" });
@@ -26,12 +27,18 @@ export interface ViewRequest {
 
 /**
  * Checks that `key` names a running browser sandbox whose screen can be
- * watched, and that `viewId` is not in use. Throws ConsoleError "not_found"
- * for an unknown host or instance, "conflict" for a stopped instance, one
- * that is not a browser sandbox, or a view id in use, and
- * "host_unreachable" when the host cannot be reached.
+ * watched, and that no other user has the view id `viewId` open. The same
+ * user may reuse a view id: the reconnect of a view replaces its old
+ * connection. Throws ConsoleError "not_found" for an unknown host or
+ * instance, "conflict" for a stopped instance, one that is not a browser
+ * sandbox, or a view id in use by someone else, and "host_unreachable" when
+ * the host cannot be reached.
  */
-export async function assertViewable(key: InstanceKey, viewId: string): Promise<void> {
+export async function assertViewable(
+  key: InstanceKey,
+  viewId: string,
+  userId: string,
+): Promise<void> {
   const { summary } = await fetchInstanceDetail(key);
   const where = `${key.name} on host ${key.host}`;
 
@@ -50,7 +57,8 @@ export async function assertViewable(key: InstanceKey, viewId: string): Promise<
       `${where} is ${summary.status.toLowerCase()}; start it to watch its screen.`,
     );
   }
-  if (getVncSessions().state(key).viewers.some((view) => view.viewId === viewId)) {
+  const viewers = getVncSessions().state(key).viewers;
+  if (viewers.some((view) => view.viewId === viewId && view.userId !== userId)) {
     throw new ConsoleError(
       "conflict",
       `A view with the id ${viewId} is already open on ${key.name}. Reload the page.`,
@@ -71,11 +79,14 @@ function auditTarget(request: ViewRequest, action: string): AuditTarget {
 }
 
 /**
- * Opens a view-only VNC view: writes the "vnc.view.open" intent row, calls
- * `accept` to finish the WebSocket upgrade, relays it through a new bridge
- * and registers the view. When the view ends, for any reason, it is removed
- * and "vnc.view.close" is recorded with its duration, along with
- * "vnc.control.release" if it had control.
+ * Opens a view-only VNC view: calls `accept` to finish the WebSocket
+ * upgrade, relays it through a new bridge and registers the view.
+ *
+ * A full view writes "vnc.view.open" intent and outcome rows around that,
+ * and "vnc.view.close" with its duration when it ends. A tile of the
+ * sessions wall joins the tile watch of its user, sandbox and client
+ * address, so only the first tile connection of a watch writes the open
+ * rows and the watch writes one close row (see TileWatchLog).
  *
  * Throws ConsoleError "audit_unavailable" before `accept` is called when the
  * audit log cannot be written, so the upgrade can still be refused.
@@ -85,54 +96,35 @@ export async function openView(
   request: ViewRequest,
   accept: () => Promise<WebSocket>,
 ): Promise<VncBridge> {
+  return request.mode === "tile"
+    ? openTileView(db, request, accept)
+    : openFullView(db, request, accept);
+}
+
+async function openFullView(
+  db: Db,
+  request: ViewRequest,
+  accept: () => Promise<WebSocket>,
+): Promise<VncBridge> {
   const opened = performance.now();
-  const registry = getVncSessions();
   let correlationId = "";
 
   const bridge = await runAudited(db, auditTarget(request, "vnc.view.open"), async (ctx) => {
     correlationId = ctx.correlationId;
-    const socket = await accept();
-    const opening = await openVncBridge(
-      getClient(request.key.host),
-      { project: request.key.project, name: request.key.name },
-      socket,
-      { viewOnly: true, mode: request.mode, hostId: request.key.host },
-    );
-    try {
-      registry.add({
-        key: request.key,
-        viewId: request.viewId,
-        userId: request.user.id,
-        userName: request.user.name,
-        mode: request.mode,
-        bridge: opening,
-      });
-    } catch (error) {
-      opening.close();
-      throw error;
-    }
-    return opening;
+    return connectView(db, request, accept, correlationId);
   });
 
   void bridge.ended.then(async (summary) => {
-    const released = registry.remove(request.key, request.viewId);
     const durationMs = Math.round(performance.now() - opened);
+    await endControl(db, request, bridge, summary, correlationId);
     try {
-      if (released) {
-        await recordAuditEvent(db, {
-          ...auditTarget(request, "vnc.control.release"),
-          params: { viewId: request.viewId, reason: "view closed" },
-          result: "success",
-          correlationId,
-          durationMs: Date.now() - Date.parse(released.since),
-        });
-      }
       await recordAuditEvent(db, {
         ...auditTarget(request, "vnc.view.close"),
         params: {
           viewId: request.viewId,
           mode: request.mode,
           reason: summary.reason,
+          clientCloseCode: summary.clientCloseCode,
           bytesToClient: summary.bytesToClient,
           bytesFromClient: summary.bytesFromClient,
           droppedMessages: summary.droppedMessages,
@@ -150,6 +142,217 @@ export async function openView(
   });
 
   return bridge;
+}
+
+/**
+ * Opens a tile connection within its tile watch. The first connection of
+ * a watch is audited like a full view; later ones wait until it has opened
+ * and then join it without rows of their own. If the first one fails, the
+ * next connection starts a new watch and is audited itself.
+ */
+async function openTileView(
+  db: Db,
+  request: ViewRequest,
+  accept: () => Promise<WebSocket>,
+): Promise<VncBridge> {
+  const watches = getTileWatches();
+  const watcher = {
+    key: request.key,
+    userId: request.user.id,
+    sourceAddress: request.sourceAddress,
+  };
+
+  for (;;) {
+    const existing = watches.find(watcher);
+    if (existing === null) break;
+
+    existing.hold();
+    if (!(await existing.ready)) continue;
+    let bridge: VncBridge;
+    try {
+      bridge = await connectView(db, request, accept, existing.correlationId);
+    } catch (error) {
+      existing.release(null);
+      throw error;
+    }
+    endTileView(request, bridge, (summary) => existing.release(summary));
+    return bridge;
+  }
+
+  const watch = watches.start(watcher, request.viewId, (record) =>
+    recordTileWatchClose(db, request, record),
+  );
+  let correlationId = "";
+  let bridge: VncBridge;
+  try {
+    bridge = await runAudited(db, auditTarget(request, "vnc.view.open"), (ctx) => {
+      correlationId = ctx.correlationId;
+      return connectView(db, request, accept, correlationId);
+    });
+  } catch (error) {
+    watch.markFailed();
+    throw error;
+  }
+  // The outcome row is written, so joining connections may now go ahead.
+  watch.markOpened(correlationId);
+  endTileView(request, bridge, (summary) => watch.release(summary));
+  return bridge;
+}
+
+/** Removes a tile from the registry when it ends, then tells its watch. */
+function endTileView(
+  request: ViewRequest,
+  bridge: VncBridge,
+  release: (summary: VncBridgeSummary) => void,
+): void {
+  void bridge.ended.then((summary) => {
+    getVncSessions().remove(request.key, request.viewId, { bridge });
+    release(summary);
+  });
+}
+
+/**
+ * Accepts the upgrade, opens the bridge and registers the view. A view id
+ * that comes back to the control it held gets a "vnc.control.resume" row.
+ */
+async function connectView(
+  db: Db,
+  request: ViewRequest,
+  accept: () => Promise<WebSocket>,
+  correlationId: string,
+): Promise<VncBridge> {
+  const socket = await accept();
+  const bridge = await openVncBridge(
+    getClient(request.key.host),
+    { project: request.key.project, name: request.key.name },
+    socket,
+    { viewOnly: true, mode: request.mode, hostId: request.key.host },
+  );
+
+  let addition: ViewAddition;
+  try {
+    addition = getVncSessions().add({
+      key: request.key,
+      viewId: request.viewId,
+      userId: request.user.id,
+      userName: request.user.name,
+      mode: request.mode,
+      bridge,
+    });
+  } catch (error) {
+    bridge.close();
+    throw error;
+  }
+
+  if (addition.resumed) {
+    await writeControlRow(db, request, "vnc.control.resume", {
+      params: { viewId: request.viewId, reason: "view reconnected" },
+      correlationId,
+      durationMs: null,
+    });
+  }
+  return bridge;
+}
+
+/**
+ * Removes an ended view from the registry. A connection that dropped
+ * (lost, or its exec ended) keeps its control for the reconnect grace
+ * period; one closed on purpose releases it. Either release is audited.
+ */
+async function endControl(
+  db: Db,
+  request: ViewRequest,
+  bridge: VncBridge,
+  summary: VncBridgeSummary,
+  correlationId: string,
+): Promise<void> {
+  const registry = getVncSessions();
+  const recordRelease = (controller: VncController, reason: string) =>
+    writeControlRow(db, request, "vnc.control.release", {
+      params: { viewId: request.viewId, reason },
+      correlationId,
+      durationMs: Date.now() - Date.parse(controller.since),
+    });
+
+  const removal = registry.remove(request.key, request.viewId, {
+    bridge,
+    keepControl: connectionDropped(summary),
+    onControlExpired: (controller) => {
+      void recordRelease(controller, "controller did not reconnect in time");
+    },
+  });
+  if (removal.released) await recordRelease(removal.released, "view closed");
+  if (removal.suspended) {
+    viewLog.info(
+      { key: request.key, viewId: request.viewId, graceMs: registry.controlGraceMs },
+      "VNC controller dropped; keeping control for a reconnect",
+    );
+  }
+}
+
+/**
+ * Returns whether a view ended by losing its connection rather than by a
+ * close on purpose: the browser's socket went away without a close frame
+ * (code 1006, also after a missed heartbeat), or the exec of socat ended.
+ */
+export function connectionDropped(summary: VncBridgeSummary): boolean {
+  if (summary.reason === "server_closed") return true;
+  return summary.reason === "client_closed" && summary.clientCloseCode === CLOSE_ABNORMAL;
+}
+
+const CLOSE_ABNORMAL = 1006;
+
+async function writeControlRow(
+  db: Db,
+  request: ViewRequest,
+  action: "vnc.control.release" | "vnc.control.resume",
+  row: { params: Record<string, unknown>; correlationId: string; durationMs: number | null },
+): Promise<void> {
+  try {
+    await recordAuditEvent(db, {
+      ...auditTarget(request, action),
+      params: row.params,
+      result: "success",
+      correlationId: row.correlationId,
+      durationMs: row.durationMs,
+    });
+  } catch (error) {
+    viewLog.error(
+      { err: error, viewId: request.viewId, correlationId: row.correlationId, action },
+      "audit write for VNC control failed",
+    );
+  }
+}
+
+async function recordTileWatchClose(
+  db: Db,
+  request: ViewRequest,
+  record: TileWatchRecord,
+): Promise<void> {
+  try {
+    await recordAuditEvent(db, {
+      ...auditTarget(request, "vnc.view.close"),
+      params: {
+        viewId: record.firstViewId,
+        mode: "tile",
+        reason: record.lastReason,
+        connections: record.connections,
+        failedConnections: record.failedConnections,
+        watchedMs: record.watchedMs,
+        bytesToClient: record.bytesToClient,
+        bytesFromClient: record.bytesFromClient,
+        droppedMessages: record.droppedMessages,
+      },
+      result: "success",
+      correlationId: record.correlationId,
+      durationMs: record.durationMs,
+    });
+  } catch (error) {
+    viewLog.error(
+      { err: error, key: request.key, correlationId: record.correlationId },
+      "audit write for a closed tile watch failed",
+    );
+  }
 }
 
 /**
