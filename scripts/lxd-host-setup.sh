@@ -135,6 +135,10 @@ use_snap_lxd() {
 
 [ "$(id -u)" -eq 0 ] || die "must run as root"
 
+# At the kernel's default of 128 inotify instances, about a dozen browser
+# sandboxes use them all up and the next one fails to boot.
+"$(dirname "$0")/raise-inotify-limits.sh" --persist
+
 if snap_lxd_present; then
 	log "using the snap LXD"
 	install_missing_packages "${BUILD_PACKAGES[@]}"
