@@ -1,0 +1,500 @@
+// The sessions wall with many live tiles, in a real browser.
+//
+//   npx tsx bench/sessions-wall.ts [--sandboxes 24] [--concurrency 3]
+//       [--seconds 20] [--clicks 3] [--memory-limit 1GiB] [--viewport 2560x1440]
+//       [--database postgres://postgres@127.0.0.1:5432/h_vnc]
+//
+// Starts a private LXD daemon (vnc-wall, HTTPS on 127.0.0.1:18491) and boots
+// one browser sandbox, serves the production build of the console on
+// 127.0.0.1:3430 with the named local Postgres database (whose tables it
+// empties), and opens /sessions in Debian's Chromium through Playwright.
+// It measures the wall with that one tile, boots the other sandboxes a few
+// at a time, and measures the wall again with all of them. It prints both
+// sets of figures and their ratios, and saves a screenshot of the full wall
+// as test-results/sessions-wall.png. Everything it starts is stopped at the
+// end, on error, on Ctrl-C and after the hard time limit.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, open as openFile, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+import { chromium, type Browser, type Page } from "@playwright/test";
+import postgres from "postgres";
+
+import { e2eAccounts } from "@/e2e/support/accounts";
+import { startTestDaemon, type TestDaemon } from "@/test/harness/lxd-daemon";
+import { runCommand, runCommandOrThrow } from "@/test/harness/run-command";
+
+import {
+  bootSandboxes,
+  countInotifyInstances,
+  deleteSandboxes,
+  prepareFleetDaemon,
+  readSysctl,
+  type BootResult,
+} from "./sandbox-fleet";
+import { sampleProcesses, type ProcessSample } from "./process-cpu";
+import { WALL_PAGE_SCRIPT, type WallPageProbe } from "./sessions-wall-page";
+
+const DAEMON = { name: "vnc-wall", httpsPort: 18491 };
+const HOST_ID = "wall";
+const CONSOLE_PORT = 3430;
+const BASE_URL = `http://127.0.0.1:${CONSOLE_PORT}`;
+const HARD_LIMIT_MS = 20 * 60_000;
+const CLEANUP_LIMIT_MS = 4 * 60_000;
+const root = path.resolve(import.meta.dirname, "..");
+
+const { values } = parseArgs({
+  options: {
+    sandboxes: { type: "string", default: "24" },
+    concurrency: { type: "string", default: "3" },
+    seconds: { type: "string", default: "20" },
+    clicks: { type: "string", default: "3" },
+    "memory-limit": { type: "string", default: "1GiB" },
+    "pool-size": { type: "string", default: "16GiB" },
+    viewport: { type: "string", default: "2560x1440" },
+    database: {
+      type: "string",
+      default: "postgres://postgres@127.0.0.1:5432/h_vnc",
+    },
+  },
+});
+const sandboxCount = wholeNumber("--sandboxes", values.sandboxes, 2, 48);
+const concurrency = wholeNumber("--concurrency", values.concurrency, 1, 8);
+const steadySeconds = wholeNumber("--seconds", values.seconds, 5, 300);
+const clicks = wholeNumber("--clicks", values.clicks, 1, 10);
+const viewport = parseViewport(values.viewport);
+const databaseUrl = values.database;
+if (!["127.0.0.1", "localhost"].includes(new URL(databaseUrl).hostname)) {
+  fail(`--database ${databaseUrl} is not on this machine; the bench empties its tables.`);
+}
+
+function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) {
+    fail(`${flag} ${value} is not a whole number from ${min} to ${max}.`);
+  }
+  return number;
+}
+
+// Tiles connect only near the viewport, so every tile must fit on screen:
+// at the wall's minimum tile width of 17rem, 24 tiles need about 2560x1440.
+function parseViewport(value: string): { width: number; height: number } {
+  const match = /^(\d{3,4})x(\d{3,4})$/.exec(value);
+  if (!match) fail(`--viewport ${value} is not WIDTHxHEIGHT in pixels, such as 2560x1440.`);
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+let daemon: TestDaemon | null = null;
+let server: ChildProcess | null = null;
+let browser: Browser | null = null;
+let workDir: string | null = null;
+let cleaning: Promise<void> | null = null;
+const names = Array.from(
+  { length: sandboxCount },
+  (_, index) => `wall-${String(index + 1).padStart(2, "0")}`,
+);
+
+/** Stops the browser, the console, the sandboxes and the daemon, once. */
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    await browser?.close().catch(() => {});
+    if (server?.pid) {
+      try {
+        process.kill(-server.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+    if (daemon) {
+      const started = Date.now();
+      await deleteSandboxes(daemon, names, 4);
+      await daemon.stop();
+      console.log(`Cleanup: sandboxes and daemon removed in ${secondsSince(started)} s`);
+    }
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+function exitAfterCleanup(code: number): void {
+  const timer = setTimeout(() => {
+    console.error(
+      `Cleanup took over ${CLEANUP_LIMIT_MS / 60_000} min; run ` +
+        `"LXD_DIR=/var/lib/sandbox-console-test/${DAEMON.name} lxd shutdown" by hand.`,
+    );
+    process.exit(code || 1);
+  }, CLEANUP_LIMIT_MS);
+  void cleanUp().finally(() => {
+    clearTimeout(timer);
+    process.exit(code);
+  });
+}
+
+process.once("SIGINT", () => {
+  console.error("Interrupted; cleaning up.");
+  exitAfterCleanup(130);
+});
+process.once("SIGTERM", () => exitAfterCleanup(143));
+setTimeout(() => {
+  console.error(`The bench ran longer than ${HARD_LIMIT_MS / 60_000} min; stopping.`);
+  exitAfterCleanup(1);
+}, HARD_LIMIT_MS - CLEANUP_LIMIT_MS).unref();
+
+function secondsSince(start: number): string {
+  return ((Date.now() - start) / 1000).toFixed(1);
+}
+
+/** Figures of one wall measurement. */
+interface WallFigures {
+  tiles: number;
+  /** Navigation start to a painted frame in every tile, in ms. */
+  allFramesMs: number;
+  /** Per tile, navigation start to its first painted frame, in ms. */
+  tileFrameMs: number[];
+  steady: {
+    longTasks: number;
+    longTaskMs: number;
+    maxLongTaskMs: number;
+    /** Animation frames per second of the page's main thread. */
+    framesPerSecond: number;
+    /** Longest gap between animation frames, in ms. */
+    maxFrameGapMs: number;
+  };
+  /** Click on a tile to the full view's element, in ms, per click. */
+  clickToViewMs: number[];
+  /** Click on a tile to a painted frame in the full view, in ms, per click. */
+  clickToFrameMs: number[];
+  /** Longest Event Timing duration of a click (input delay to next paint), in ms. */
+  clickEventMs: number[];
+  /** Back on the wall: navigation to a frame in every tile again, in ms. */
+  backToFramesMs: number[];
+  processes: ProcessSample;
+  consoleRssMb: { median: number; peak: number };
+}
+
+async function run(): Promise<void> {
+  const started = Date.now();
+  workDir = await mkdtemp(path.join(os.tmpdir(), "sandbox-console-wall-"));
+
+  const raised = await runCommandOrThrow("scripts/raise-inotify-limits.sh", []);
+  if (raised.stdout.trim()) console.log(raised.stdout.trim());
+  console.log(
+    `fs.inotify.max_user_instances ${await readSysctl("fs/inotify/max_user_instances")}, ` +
+      `inotify instances open before the boot: ${await countInotifyInstances()}`,
+  );
+
+  daemon = await startTestDaemon(DAEMON);
+  const pool = await prepareFleetDaemon(daemon, values["pool-size"]);
+  const bootOptions = {
+    concurrency,
+    readyTimeoutMs: 150_000,
+    totalTimeoutMs: 9 * 60_000,
+    config: { "limits.memory": values["memory-limit"] },
+  };
+  const [first] = await bootSandboxes(daemon, names.slice(0, 1), pool, bootOptions);
+  if (!first?.readySeconds) throw new Error(`${names[0]} did not boot: ${first?.error}`);
+  console.log(`${names[0]} ready in ${first.readySeconds.toFixed(1)} s (pool ${pool})`);
+
+  const consolePid = await startConsole(daemon);
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  const context = await browser.newContext({ viewport });
+  await context.addCookies(await signIn());
+  await context.addInitScript(WALL_PAGE_SCRIPT);
+  const page = await context.newPage();
+  const lxdPid = await daemonPid();
+
+  const single = await measureWall(page, 1, consolePid, lxdPid);
+  const auditAfterSingle = await countVncAuditRows();
+
+  const bootStarted = Date.now();
+  const rest = await bootSandboxes(daemon, names.slice(1), pool, bootOptions);
+  const boots = [first, ...rest];
+  const ready = boots.filter((boot) => boot.readySeconds !== null);
+  printBoots(boots, secondsSince(bootStarted));
+  console.log(`inotify instances open with ${ready.length} sandboxes: ${await countInotifyInstances()}`);
+  if (ready.length < 2) throw new Error("Fewer than two sandboxes booted; nothing to compare.");
+
+  const full = await measureWall(page, ready.length, consolePid, lxdPid);
+  await page.goto("/sessions");
+  await waitForFrames(page, ready.length, 120_000);
+  await mkdir(path.join(root, "test-results"), { recursive: true });
+  await page.screenshot({ path: path.join(root, "test-results", "sessions-wall.png") });
+  const auditAfterFull = await countVncAuditRows();
+
+  printFigures(single, full);
+  console.log(
+    `Audit rows with action vnc.*: ${auditAfterSingle} after the 1-tile visits, ` +
+      `${auditAfterFull} after the ${ready.length}-tile visits ` +
+      `(${clicks + 2} wall loads each, ${clicks} full views each)`,
+  );
+  console.log(`Machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`);
+  console.log(`Total time before cleanup: ${secondsSince(started)} s`);
+}
+
+async function startConsole(lxd: TestDaemon): Promise<number> {
+  if (!workDir) throw new Error("No work folder");
+  const hostsFile = path.join(workDir, "hosts.json");
+  await writeFile(
+    hostsFile,
+    JSON.stringify([{ id: HOST_ID, name: "Wall LXD", socket: lxd.socketPath }]),
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    DATABASE_URL: databaseUrl,
+    SANDBOX_CONSOLE_HOSTS: hostsFile,
+    SANDBOX_CONSOLE_DATA: workDir,
+    SANDBOX_CONSOLE_URL: BASE_URL,
+    BETTER_AUTH_SECRET: "bench-only-secret-with-enough-length-0123456789",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  };
+
+  await ensureDatabase();
+  await runCommandOrThrow("npx", ["tsx", "e2e/support/seed-database.ts"], { env });
+  // Next builds share the checkout's .next folder, so they take the e2e lock.
+  await runCommandOrThrow(
+    "flock",
+    ["/tmp/sandbox-console-e2e.lock", "scripts/build-console.sh"],
+    { env, timeoutMs: 900_000 },
+  );
+
+  await mkdir(path.join(root, "test-results"), { recursive: true });
+  const logFile = await openFile(path.join(root, "test-results", "bench-wall-console.log"), "w");
+  server = spawn(process.execPath, [".next/console-server.mjs", "--port", String(CONSOLE_PORT)], {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: ["ignore", logFile.fd, logFile.fd],
+  });
+  await logFile.close();
+  if (server.pid === undefined) throw new Error("The console did not start");
+
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const healthy = await fetch(`${BASE_URL}/api/health`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) return server.pid;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`The console did not pass ${BASE_URL}/api/health within 60 s`);
+}
+
+async function ensureDatabase(): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const exists = await runCommand("psql", [
+    "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+    `select 1 from pg_database where datname = '${name.replaceAll("'", "''")}'`,
+  ]);
+  if (exists.stdout.trim() !== "1") {
+    await runCommandOrThrow("createdb", ["-h", "127.0.0.1", "-U", "postgres", name]);
+  }
+}
+
+async function signIn() {
+  const { email, password } = e2eAccounts.admin;
+  const response = await fetch(`${BASE_URL}/api/auth/sign-in/email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: BASE_URL },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!response.ok) {
+    throw new Error(`Sign-in of ${email} failed with ${response.status}: ${await response.text()}`);
+  }
+  return response.headers.getSetCookie().map((line) => {
+    const [pair = ""] = line.split(";");
+    const separator = pair.indexOf("=");
+    return {
+      name: pair.slice(0, separator),
+      value: pair.slice(separator + 1),
+      url: BASE_URL,
+    };
+  });
+}
+
+async function daemonPid(): Promise<number> {
+  const text = await readFile(`/var/lib/sandbox-console-test/${DAEMON.name}.pid`, "utf8");
+  return Number(text.trim());
+}
+
+async function countVncAuditRows(): Promise<number> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql<{ count: string }[]>`
+      select count(*) from audit_events where action like 'vnc.%'`;
+    return Number(row?.count ?? 0);
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * Loads the wall, waits for a frame in each of `tiles` tiles, then samples
+ * the page, the console and the machine for the steady window, and finally
+ * opens `clicks` tiles' full views and comes back each time.
+ */
+async function measureWall(
+  page: Page,
+  tiles: number,
+  consolePid: number,
+  lxdPid: number,
+): Promise<WallFigures> {
+  await page.goto("/sessions");
+  await page.getByRole("heading", { name: "Sessions" }).waitFor();
+  const shown = await page.locator('[data-testid^="session-tile-"]').count();
+  if (shown !== tiles) throw new Error(`The wall shows ${shown} tiles, expected ${tiles}`);
+  const frames = await waitForFrames(page, tiles, 180_000);
+
+  await page.evaluate(() => (window as unknown as WallPageProbe).wallProbe.startSteady());
+  const rss: number[] = [];
+  const processes = await sampleProcesses(
+    { console: consolePid, lxd: lxdPid, bench: process.pid },
+    steadySeconds * 1000,
+    async () => {
+      rss.push(await residentMb(consolePid));
+    },
+  );
+  const steady = await page.evaluate(() =>
+    (window as unknown as WallPageProbe).wallProbe.stopSteady(),
+  );
+
+  const clickToViewMs: number[] = [];
+  const clickToFrameMs: number[] = [];
+  const clickEventMs: number[] = [];
+  const backToFramesMs: number[] = [];
+  for (let index = 0; index < clicks; index += 1) {
+    const tile = page.locator('[data-testid^="session-tile-"]').nth(index % tiles);
+    const link = tile.getByRole("link", { name: /^Open the live view of/ });
+    const clicked = Date.now();
+    await link.click();
+    const viewer = page.getByTestId("vnc-viewer");
+    await viewer.waitFor();
+    clickToViewMs.push(Date.now() - clicked);
+    await page.waitForFunction(
+      () => (window as unknown as WallPageProbe).wallProbe.viewerHasFrame(),
+      undefined,
+      { timeout: 60_000, polling: 50 },
+    );
+    clickToFrameMs.push(Date.now() - clicked);
+    clickEventMs.push(
+      await page.evaluate(() => (window as unknown as WallPageProbe).wallProbe.takeClickEventMs()),
+    );
+
+    // Going back is a client-side navigation, so the page's clock keeps
+    // running from the first load, and the bench times it instead.
+    const back = Date.now();
+    await page.goBack();
+    await page.getByRole("heading", { name: "Sessions" }).waitFor();
+    await waitForFrames(page, tiles, 180_000);
+    backToFramesMs.push(Date.now() - back);
+  }
+
+  const sorted = [...rss].sort((a, b) => a - b);
+  return {
+    tiles,
+    ...frames,
+    steady,
+    clickToViewMs,
+    clickToFrameMs,
+    clickEventMs,
+    backToFramesMs,
+    processes,
+    consoleRssMb: {
+      median: sorted[Math.floor(sorted.length / 2)] ?? 0,
+      peak: sorted.at(-1) ?? 0,
+    },
+  };
+}
+
+async function waitForFrames(
+  page: Page,
+  tiles: number,
+  timeoutMs: number,
+): Promise<Pick<WallFigures, "allFramesMs" | "tileFrameMs">> {
+  const handle = await page.waitForFunction(
+    (count) => (window as unknown as WallPageProbe).wallProbe.tileFrames(count),
+    tiles,
+    { timeout: timeoutMs, polling: 100 },
+  );
+  const tileFrameMs = (await handle.jsonValue()) as number[];
+  return { allFramesMs: Math.max(...tileFrameMs), tileFrameMs };
+}
+
+async function residentMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0") / 1024;
+}
+
+function printBoots(boots: BootResult[], seconds: string): void {
+  const ready = boots.filter((boot) => boot.readySeconds !== null);
+  const times = ready.map((boot) => boot.readySeconds ?? 0).sort((a, b) => a - b);
+  console.log(
+    `Booted ${ready.length} of ${boots.length} sandboxes (${concurrency} at a time, ` +
+      `the last ${boots.length - 1} in ${seconds} s); launch to demo page: ` +
+      `median ${median(times).toFixed(1)} s, max ${(times.at(-1) ?? 0).toFixed(1)} s`,
+  );
+  for (const boot of boots) {
+    if (boot.error) console.log(`  ${boot.name}: ${boot.error}`);
+  }
+}
+
+function median(numbers: number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function printFigures(single: WallFigures, full: WallFigures): void {
+  const rows: [string, number, number, number][] = [];
+  const add = (label: string, one: number, many: number, digits = 0) =>
+    rows.push([label, one, many, digits]);
+
+  add("tiles", single.tiles, full.tiles);
+  add("load to a frame in every tile (ms)", single.allFramesMs, full.allFramesMs);
+  add("load to a frame in a tile, median (ms)", median(single.tileFrameMs), median(full.tileFrameMs));
+  add("back on the wall to a frame in every tile, median (ms)", median(single.backToFramesMs), median(full.backToFramesMs));
+  add("long tasks in the steady window", single.steady.longTasks, full.steady.longTasks);
+  add("long task time per second (ms)", single.steady.longTaskMs / steadySeconds, full.steady.longTaskMs / steadySeconds, 1);
+  add("longest long task (ms)", single.steady.maxLongTaskMs, full.steady.maxLongTaskMs);
+  add("page animation frames per second", single.steady.framesPerSecond, full.steady.framesPerSecond, 1);
+  add("longest gap between animation frames (ms)", single.steady.maxFrameGapMs, full.steady.maxFrameGapMs);
+  add("click on a tile to the full view, median (ms)", median(single.clickToViewMs), median(full.clickToViewMs));
+  add("click on a tile to a frame in the full view, median (ms)", median(single.clickToFrameMs), median(full.clickToFrameMs));
+  add("click event duration, worst (ms)", Math.max(...single.clickEventMs), Math.max(...full.clickEventMs));
+  add("console RSS, median (MB)", single.consoleRssMb.median, full.consoleRssMb.median);
+  add("console RSS, peak (MB)", single.consoleRssMb.peak, full.consoleRssMb.peak);
+  add("console CPU (% of one core)", single.processes.consolePercent, full.processes.consolePercent, 1);
+  add("LXD daemon CPU (% of one core)", single.processes.lxdPercent, full.processes.lxdPercent, 1);
+  add("bench and Chromium CPU (% of one core)", single.processes.benchPercent, full.processes.benchPercent, 1);
+  add("machine CPU busy (% of all cores)", single.processes.machineBusyPercent, full.processes.machineBusyPercent, 1);
+
+  console.log(
+    `\n${"figure".padEnd(58)} ${"1 tile".padStart(9)} ${`${full.tiles} tiles`.padStart(9)} ${"ratio".padStart(7)}`,
+  );
+  for (const [label, one, many, digits] of rows) {
+    const ratio = one > 0 ? (many / one).toFixed(2) : "-";
+    console.log(
+      `${label.padEnd(58)} ${one.toFixed(digits).padStart(9)} ${many.toFixed(digits).padStart(9)} ${ratio.padStart(7)}`,
+    );
+  }
+  console.log(`steady window: ${steadySeconds} s; clicks per wall: ${clicks}`);
+}
+
+run()
+  .then(() => exitAfterCleanup(0))
+  .catch((error: unknown) => {
+    console.error(error);
+    exitAfterCleanup(1);
+  });
