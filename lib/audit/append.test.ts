@@ -41,7 +41,7 @@ describe("batched appends", () => {
 
     expect(rows.map((row) => row.params?.i)).toEqual(rows.map((_, i) => i));
     expect(rows.map((row) => row.id)).toEqual(rows.map((_, i) => i + 1));
-    expect(await inspectAuditChain(db)).toEqual({ checkedRows: 300, lastId: 300, firstBroken: null });
+    expect(await inspectAuditChain(db)).toEqual({ checkedRows: 300, lastId: 300, firstBroken: null, anchor: null });
   });
 
   it("fails only the bad row of a batch", async () => {

@@ -59,8 +59,6 @@ export interface AuditContext {
   setOperationId(id: string): void;
 }
 
-export { AUDIT_APPEND_LOCK_KEY } from "./append";
-
 const MAX_LIST_LIMIT = 500;
 
 /**

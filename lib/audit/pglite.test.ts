@@ -7,7 +7,8 @@ import { closeDb, createDb, dbDriver, type Db } from "@/lib/db/client";
 import { migrateDb } from "@/lib/db/migrate";
 import { auditEvents } from "@/lib/db/schema";
 import { listAuditEvents, recordAuditEvent, runAudited } from "./audit";
-import { verifyAuditChain } from "./hash";
+import { inspectAuditChain, verifyAuditChain } from "./hash";
+import { pruneAuditLog } from "./prune";
 
 // The same audit path on PGlite, the store used when DATABASE_URL is unset.
 
@@ -75,17 +76,33 @@ describe("audit on PGlite", () => {
     );
   });
 
+  it("prunes and verifies from the cut", async () => {
+    // The rows of the test above may share this millisecond, which the cut
+    // point would then keep.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = new Date();
+    await recordAuditEvent(db, { actor: { system: "pglite-test" }, action: "instance.read", result: "success" });
+
+    const result = await pruneAuditLog(db, { before, actor: { id: "user-1", email: "ops@example.com" } });
+
+    expect(result.rows).toBe(12);
+    const report = await inspectAuditChain(db);
+    expect(report.firstBroken).toBeNull();
+    expect(report.anchor?.recordId).toBe(result.record.id);
+    expect(report.checkedRows).toBe(3);
+  });
+
   it("detects tampering", async () => {
     await db.execute(
       sql`alter table audit_events disable trigger audit_events_append_only`,
     );
     await db.execute(
-      sql`update audit_events set error = 'edited' where id = 3`,
+      sql`update audit_events set error = 'edited' where id = 14`,
     );
     await db.execute(
       sql`alter table audit_events enable trigger audit_events_append_only`,
     );
 
-    expect(await verifyAuditChain(db)).toBe(3);
+    expect(await verifyAuditChain(db)).toBe(14);
   });
 });

@@ -151,7 +151,7 @@ describe("audit chain tampering", () => {
     const rows = await appendRows(4);
 
     const report = await inspectAuditChain(db);
-    expect(report).toEqual({ checkedRows: 4, lastId: rows[3]!.id, firstBroken: null });
+    expect(report).toEqual({ checkedRows: 4, lastId: rows[3]!.id, firstBroken: null, anchor: null });
   });
 });
 
@@ -190,6 +190,7 @@ describe("concurrent appends", () => {
       checkedRows: writers * rowsPerWriter,
       lastId: writers * rowsPerWriter,
       firstBroken: null,
+      anchor: null,
     });
   });
 });

@@ -1,0 +1,225 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+
+import { queryRows, type Db } from "@/lib/db/client";
+import { ConsoleError } from "@/lib/errors";
+import { log } from "@/lib/log";
+
+import { appendAuditEvent, insertAfterHead, readChainHead, type PhasedEvent } from "./append";
+import type { AuditActor, AuditEvent } from "./audit";
+import { PRUNE_ACTION } from "./hash";
+
+// Arbitrary key for pg_advisory_xact_lock, so two prunes take turns. It
+// only has to differ from every other advisory lock key the console uses.
+export const AUDIT_PRUNE_LOCK_KEY = 0x5a_0d17;
+
+/** The rows a prune with cut point `before` would remove. */
+export interface PrunePlan {
+  before: Date;
+  /** Rows older than `before`, all of them at the start of the chain. */
+  rows: number;
+  firstId: number | null;
+  lastId: number | null;
+}
+
+/** The result of one prune, as its outcome row records it. */
+export interface PruneResult extends PrunePlan {
+  /** Hash of the last removed row, which the first remaining row links to. */
+  lastRemovedHash: string | null;
+  /** The outcome row, the anchor that verification checks the start against. */
+  record: AuditEvent;
+}
+
+export interface PruneRequest {
+  /** Rows whose `at` is earlier than this go. It may not be in the future. */
+  before: Date;
+  actor: AuditActor;
+  sourceAddress?: string | null;
+  /**
+   * The row count the user confirmed. When set and the count differs, the
+   * prune is rejected with "conflict" and nothing is removed.
+   */
+  expectedRows?: number;
+  /** Extra facts for the audit rows, such as how the cut point was chosen. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Counts the rows older than `before`. `at` never decreases along the
+ * chain, so they are the rows up to the newest one older than `before`.
+ */
+export async function planAuditPrune(db: Db, before: Date): Promise<PrunePlan> {
+  assertValidCutPoint(before);
+
+  const [row] = await queryRows<{ rows: string | number; first_id: string | null; last_id: string | null }>(
+    db,
+    sql`with cut as (select max(id) as last_id from audit_events where at < ${before.toISOString()}::timestamptz)
+        select count(audit_events.id) as rows, min(audit_events.id) as first_id, cut.last_id
+        from cut left join audit_events on audit_events.id <= cut.last_id
+        group by cut.last_id`,
+  );
+  return {
+    before,
+    rows: Number(row?.rows ?? 0),
+    firstId: row?.first_id == null ? null : Number(row.first_id),
+    lastId: row?.last_id == null ? null : Number(row.last_id),
+  };
+}
+
+/**
+ * Removes the audit rows older than `before` and appends an outcome row,
+ * action "audit.retention.prune", that records who pruned, the cut point,
+ * the number of rows removed and the id and hash of the last removed row.
+ *
+ * An intent row is written first, as for every audited action, and a
+ * failure row if the prune fails. The deletion and the outcome row commit
+ * together, so the first remaining row always links to the hash that the
+ * newest prune record holds, and inspectAuditChain checks exactly that.
+ * Concurrent appends go on during the DELETE and wait only while the
+ * outcome row is written.
+ */
+export async function pruneAuditLog(db: Db, request: PruneRequest): Promise<PruneResult> {
+  assertValidCutPoint(request.before);
+
+  const correlationId = randomUUID();
+  const base = {
+    actor: request.actor,
+    sourceAddress: request.sourceAddress ?? null,
+    action: PRUNE_ACTION,
+    correlationId,
+  };
+  const requestParams = { before: request.before.toISOString(), ...request.details };
+
+  let intent: AuditEvent;
+  try {
+    intent = await appendAuditEvent(db, { ...base, phase: "intent", result: "pending", params: requestParams });
+  } catch (error) {
+    log.error({ err: error, correlationId, action: PRUNE_ACTION }, "audit intent write failed; prune not performed");
+    throw new ConsoleError(
+      "audit_unavailable",
+      "The audit log was not pruned because its intent row could not be written. " +
+        "Check that the database is reachable, then retry.",
+      { cause: error },
+    );
+  }
+
+  const started = performance.now();
+  try {
+    return await db.transaction((tx) =>
+      pruneInTransaction(tx, request, intent.id, (params) => ({
+        ...base,
+        phase: "outcome",
+        result: "success",
+        durationMs: Math.round(performance.now() - started),
+        params: { ...requestParams, ...params },
+      })),
+    );
+  } catch (error) {
+    await recordPruneFailure(db, {
+      ...base,
+      phase: "outcome",
+      result: "failure",
+      error: error instanceof Error ? error.message : String(error),
+      durationMs: Math.round(performance.now() - started),
+      params: requestParams,
+    });
+    throw error;
+  }
+}
+
+async function pruneInTransaction(
+  tx: Db,
+  request: PruneRequest,
+  intentId: number,
+  outcome: (params: Record<string, unknown>) => PhasedEvent,
+): Promise<PruneResult> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_PRUNE_LOCK_KEY})`);
+
+  // The intent row is never removed, so the chain keeps a row before the
+  // outcome row even when the cut point is later than every row.
+  const [cut] = await queryRows<{ last_id: string | null; last_hash: string | null; rows: string | number }>(
+    tx,
+    sql`with cut as (
+          select max(id) as last_id from audit_events
+          where at < ${request.before.toISOString()}::timestamptz and id < ${intentId})
+        select cut.last_id, last.hash as last_hash,
+          (select count(*) from audit_events where id <= cut.last_id) as rows
+        from cut left join audit_events last on last.id = cut.last_id`,
+  );
+  const lastId = cut?.last_id == null ? null : Number(cut.last_id);
+  const rows = Number(cut?.rows ?? 0);
+
+  if (request.expectedRows !== undefined && rows !== request.expectedRows) {
+    throw new ConsoleError(
+      "conflict",
+      `${rows} audit rows are older than ${request.before.toISOString()} now, not the ` +
+        `${request.expectedRows} that were confirmed. Review the count and confirm again.`,
+    );
+  }
+
+  let firstId: number | null = null;
+  if (lastId !== null) {
+    firstId = await deleteThrough(tx, lastId, rows);
+  }
+
+  // Appends wait from here to the commit, so the outcome row can take the
+  // place after the head without racing them.
+  await tx.execute(sql`lock table audit_events in share row exclusive mode`);
+  const head = await readChainHead(tx);
+  const chainParams = {
+    removedRows: rows,
+    firstRemovedId: firstId,
+    lastRemovedId: lastId,
+    lastRemovedHash: cut?.last_hash ?? null,
+  };
+  const [record] = (await insertAfterHead(tx, head, [outcome(chainParams)])) ?? [];
+  if (!record) {
+    throw new Error("The audit log changed while the audit table was locked for pruning; retry the prune.");
+  }
+
+  log.info({ correlationId: record.correlationId, before: request.before, ...chainParams }, "audit log pruned");
+  return { before: request.before, rows, firstId, lastId, lastRemovedHash: chainParams.lastRemovedHash, record };
+}
+
+/**
+ * Deletes the rows up to `lastId` through the triggers' pruning path and
+ * returns the first removed id. The setting lasts until the transaction ends.
+ */
+async function deleteThrough(tx: Db, lastId: number, expectedRows: number): Promise<number | null> {
+  await tx.execute(sql`select set_config('sandbox_console.audit_prune_through', ${String(lastId)}, true)`);
+  const [removed] = await queryRows<{ rows: string | number; first_id: string | null }>(
+    tx,
+    sql`with removed as (delete from audit_events where id <= ${lastId} returning id)
+        select count(*) as rows, min(id) as first_id from removed`,
+  );
+
+  const count = Number(removed?.rows ?? 0);
+  if (count !== expectedRows) {
+    throw new Error(`Pruning removed ${count} audit rows where ${expectedRows} were counted; nothing was removed.`);
+  }
+  return removed?.first_id == null ? null : Number(removed.first_id);
+}
+
+async function recordPruneFailure(db: Db, event: PhasedEvent): Promise<void> {
+  try {
+    await appendAuditEvent(db, event);
+  } catch (writeError) {
+    log.error(
+      { err: writeError, correlationId: event.correlationId, action: PRUNE_ACTION },
+      "audit outcome write failed",
+    );
+  }
+}
+
+/** Throws ConsoleError("invalid_input") for an invalid or future cut point. */
+function assertValidCutPoint(before: Date): void {
+  if (Number.isNaN(before.getTime())) {
+    throw new ConsoleError("invalid_input", "Invalid cut point: expected a date such as 2026-01-31.");
+  }
+  if (before.getTime() > Date.now()) {
+    throw new ConsoleError(
+      "invalid_input",
+      `Invalid cut point ${before.toISOString()}: it is in the future. Choose a date in the past.`,
+    );
+  }
+}
