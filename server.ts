@@ -10,9 +10,8 @@ import { parseArgs } from "node:util";
 
 import next from "next";
 
-import { startLxdEventIngest } from "@/lib/audit/ingest";
-import { getDb } from "@/lib/db/client";
-import { getFleet } from "@/lib/hosts/watcher";
+import { startHostServices } from "@/lib/hosts/startup";
+import { readOidcConfig } from "@/lib/auth/oidc-config";
 import { log } from "@/lib/log";
 import { getVncSessions } from "@/lib/vnc/sessions";
 import { getTileWatches } from "@/lib/vnc/tile-watches";
@@ -40,6 +39,8 @@ function parseOptions(): { dev: boolean; hostname: string; port: number } {
 
 async function main(): Promise<void> {
   const { dev, hostname, port } = parseOptions();
+  // Invalid OIDC_ variables stop the start here, not at the first sign-in.
+  readOidcConfig();
   // On its first request Next adds its own "upgrade" listener to the server
   // named here, and that listener takes every upgrade, the VNC route's
   // included. It gets a server that never listens, and the real server
@@ -69,15 +70,16 @@ async function main(): Promise<void> {
     }
   });
 
+  // The hosts added in the console are loaded before the first request, so
+  // the fleet watcher and the audit log's ingestion of LXD events (changes
+  // made with lxc or other clients) cover them from the start.
+  await startHostServices();
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, hostname, resolve);
   });
   serverLog.info({ url: `http://${hostname}:${port}`, dev }, "console listening");
-
-  // Changes made outside the console (lxc, other clients) reach the audit
-  // log through LXD's event streams, which the fleet watcher keeps open.
-  startLxdEventIngest(getDb(), getFleet());
 
   const shutdown = (signal: string) => {
     serverLog.info({ signal }, "shutting down");

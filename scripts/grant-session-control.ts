@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 
-import { runAudited } from "@/lib/audit/audit";
-import { setSessionControlGrant } from "@/lib/auth/users";
+import { findAccountIdByEmail, setSessionControl } from "@/lib/auth/accounts";
 import { closeDb, createDb } from "@/lib/db/client";
 import { userMessage } from "@/lib/errors";
 
@@ -39,14 +38,12 @@ if (!email || extra.length > 0) {
 const granted = !parsed.values.revoke;
 const db = createDb();
 try {
-  const user = await runAudited(
+  // The same change as the accounts page's, audited with before and after.
+  const userId = await findAccountIdByEmail(db, email);
+  const user = await setSessionControl(
     db,
-    {
-      actor: { system: "grant-session-control" },
-      action: granted ? "user.grant.session_control" : "user.revoke.session_control",
-      params: { email },
-    },
-    () => setSessionControlGrant(db, email, granted),
+    { actor: { system: "grant-session-control" }, userId: null },
+    { userId, granted },
   );
   process.stdout.write(
     `${user.email} ${granted ? "may now take" : "may no longer take"} control of sandbox sessions.\n`,

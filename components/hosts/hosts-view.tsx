@@ -1,24 +1,13 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, useTransition } from "react";
+import { Fragment, useState, useTransition } from "react";
 
 import { addHostAction, removeHostAction, testHostAction } from "@/app/(console)/hosts/actions";
 import type { HostCheck } from "@/lib/hosts/enrol";
+import type { HostRow } from "@/lib/hosts/host-rows";
 
-/** One host as the hosts page shows it, without any key material. */
-export interface HostRow {
-  id: string;
-  name: string;
-  address: string;
-  source: "console" | "hosts file";
-  state: string;
-  error: string | null;
-  serverVersion: string | null;
-  /** SHA-256 of the pinned server certificate, for hosts added in the console. */
-  fingerprint: string | null;
-  addedBy: string | null;
-}
+export type { HostRow } from "@/lib/hosts/host-rows";
 
 type Message = { kind: "ok" | "error"; text: string } | null;
 
@@ -84,30 +73,33 @@ export function HostsView({ hosts }: { hosts: HostRow[] }) {
           </thead>
           <tbody className="divide-y divide-slate-100">
             {hosts.map((host) => (
-              <tr key={host.id} data-testid={`host-${host.id}`}>
-                <td className="px-3 py-2 font-mono text-xs">{host.id}</td>
-                <td className="px-3 py-2">{host.name}</td>
-                <td className="px-3 py-2 font-mono text-xs">{host.address}</td>
-                <td className="px-3 py-2">{host.source}</td>
-                <td className="px-3 py-2">
-                  {host.state}
-                  {host.serverVersion ? ` · LXD ${host.serverVersion}` : ""}
-                  {host.error && <div className="text-xs text-red-700">{host.error}</div>}
-                </td>
-                <td className="max-w-[14rem] truncate px-3 py-2 font-mono text-xs" title={host.fingerprint ?? undefined}>
-                  {host.fingerprint ?? "—"}
-                </td>
-                <td className="whitespace-nowrap px-3 py-2 text-right">
-                  <button type="button" onClick={() => test(host.id)} disabled={pending} className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 disabled:opacity-50">
-                    Test
-                  </button>
-                  {host.source === "console" && (
-                    <button type="button" onClick={() => remove(host.id)} disabled={pending} className="ml-2 rounded border border-red-300 px-2 py-1 text-red-700 hover:bg-red-50 disabled:opacity-50">
-                      Remove
+              <Fragment key={host.id}>
+                <tr data-testid={`host-${host.id}`}>
+                  <td className="px-3 py-2 font-mono text-xs">{host.id}</td>
+                  <td className="px-3 py-2">{host.name}</td>
+                  <td className="px-3 py-2 font-mono text-xs">{host.address}</td>
+                  <td className="px-3 py-2">{host.source}</td>
+                  <td className="px-3 py-2">
+                    {host.state}
+                    {host.serverVersion ? ` · LXD ${host.serverVersion}` : ""}
+                    {host.error && <div className="text-xs text-red-700">{host.error}</div>}
+                  </td>
+                  <td className="max-w-[14rem] truncate px-3 py-2 font-mono text-xs" title={host.fingerprint ?? undefined}>
+                    {host.fingerprint ?? "—"}
+                  </td>
+                  <td className="whitespace-nowrap px-3 py-2 text-right">
+                    <button type="button" onClick={() => test(host.id)} disabled={pending} className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 disabled:opacity-50">
+                      Test
                     </button>
-                  )}
-                </td>
-              </tr>
+                    {host.source === "console" && (
+                      <button type="button" onClick={() => remove(host.id)} disabled={pending} className="ml-2 rounded border border-red-300 px-2 py-1 text-red-700 hover:bg-red-50 disabled:opacity-50">
+                        Remove
+                      </button>
+                    )}
+                  </td>
+                </tr>
+                {host.members.length > 0 && <ClusterMembersRow host={host} />}
+              </Fragment>
             ))}
           </tbody>
         </table>
@@ -115,6 +107,34 @@ export function HostsView({ hosts }: { hosts: HostRow[] }) {
 
       <AddHostForm pending={pending} run={run} />
     </div>
+  );
+}
+
+/** Lists the members of a clustered host's cluster under the host's row. */
+function ClusterMembersRow({ host }: { host: HostRow }) {
+  return (
+    <tr data-testid={`host-${host.id}-members`} className="bg-slate-50/60">
+      <td />
+      <td colSpan={6} className="px-3 pb-2 pt-1">
+        <span className="text-xs font-medium uppercase tracking-wide text-slate-500">
+          Cluster members ({host.members.length})
+        </span>
+        <ul className="mt-1 space-y-0.5">
+          {host.members.map((member) => (
+            <li key={member.name} data-testid={`member-${member.name}`} className="text-xs">
+              <span className="font-mono">{member.name}</span>{" "}
+              <span className="text-slate-500">{member.url}</span>{" "}
+              <span className={member.status === "Online" ? "text-emerald-700" : "text-red-700"}>
+                {member.status}
+              </span>
+              {member.message && member.message !== "Fully operational" && (
+                <span className="text-slate-500"> · {member.message}</span>
+              )}
+            </li>
+          ))}
+        </ul>
+      </td>
+    </tr>
   );
 }
 

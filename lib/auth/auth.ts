@@ -1,17 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { betterAuth } from "better-auth";
+import { betterAuth, type BetterAuthOptions } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { APIError, createAuthMiddleware, getIP } from "better-auth/api";
 import { nextCookies } from "better-auth/next-js";
 import { admin } from "better-auth/plugins/admin";
 import { createAccessControl } from "better-auth/plugins/access";
 import { defaultStatements } from "better-auth/plugins/admin/access";
+import { eq } from "drizzle-orm";
 import { recordAuditEvent } from "@/lib/audit/audit";
 import { dataDir, getDb, type Db } from "@/lib/db/client";
-import { authSchema } from "@/lib/db/schema";
+import { authSchema, user as userTable } from "@/lib/db/schema";
 import { log } from "@/lib/log";
+import { oidcPlugin, takePendingRole, validateOidcUser } from "./oidc";
+import { OIDC_DISABLED_ERROR, OIDC_NO_ROLE_ERROR } from "./oidc-errors";
+import { readOidcConfig, type OidcConfig } from "./oidc-config";
 
 export const SESSION_EXPIRES_IN_SECONDS = 12 * 60 * 60;
 export const MIN_PASSWORD_LENGTH = 12;
@@ -99,8 +103,13 @@ export function loadAuthSecret(): string {
   return readFileSync(file, "utf8").trim();
 }
 
-/** Creates the Better Auth instance that stores users and sessions in `db`. */
+/**
+ * Creates the Better Auth instance that stores users and sessions in `db`.
+ * Throws ConsoleError "invalid_input" when the OIDC_ variables are invalid.
+ */
 export function createAuth(db: Db) {
+  const oidc = readOidcConfig();
+
   return betterAuth({
     appName: "Sandbox Console",
     baseURL: consoleBaseUrl(),
@@ -110,8 +119,17 @@ export function createAuth(db: Db) {
       additionalFields: {
         // Set by admins only (input: false keeps it out of user updates).
         sessionControl: { type: "boolean", defaultValue: false, input: false },
+        mustChangePassword: {
+          type: "boolean",
+          defaultValue: false,
+          input: false,
+        },
+        lastSignInAt: { type: "date", required: false, input: false },
       },
+      // Only OpenID Connect sign-ins are checked here; see lib/auth/oidc.ts.
+      validateUserInfo: oidc ? validateOidcUser(db, oidc) : undefined,
     },
+    databaseHooks: oidc ? oidcUserHooks(db) : undefined,
     emailAndPassword: {
       enabled: true,
       // Admins create accounts; the first admin comes from
@@ -138,14 +156,17 @@ export function createAuth(db: Db) {
         authLog[level]({ details: args }, message);
       },
     },
-    hooks: { after: auditSignIn(db) },
+    hooks: { after: auditSignIn(db, oidc) },
     plugins: [
       admin({
         ac: accessControl,
         roles: adminPluginRoles,
         adminRoles: ["admin"],
         defaultRole: "auditor",
+        bannedUserMessage:
+          "This account is disabled. Ask a console admin to enable it again.",
       }),
+      ...(oidc ? [oidcPlugin(oidc)] : []),
       // Must stay last: it copies Set-Cookie headers into Next's cookies()
       // when a server action calls auth.api.
       nextCookies(),
@@ -155,24 +176,83 @@ export function createAuth(db: Db) {
 
 export type Auth = ReturnType<typeof createAuth>;
 
-/** Writes an audit row for every email sign-in attempt, successful or not. */
-function auditSignIn(db: Db) {
+/**
+ * Sets the role of a new OpenID Connect user from their groups claim and
+ * records the account's creation.
+ */
+function oidcUserHooks(db: Db): BetterAuthOptions["databaseHooks"] {
+  return {
+    user: {
+      create: {
+        before: (newUser) => {
+          const pending = takePendingRole(newUser.email);
+          if (!pending) return Promise.resolve();
+          return Promise.resolve({ data: { ...newUser, role: pending.role } });
+        },
+        after: async (created) => {
+          try {
+            await recordAuditEvent(db, {
+              actor: { system: "oidc" },
+              action: "user.create",
+              params: {
+                email: created.email,
+                name: created.name,
+                role: (created as { role?: unknown }).role,
+                method: "oidc",
+              },
+              result: "success",
+            });
+          } catch (error) {
+            authLog.error(
+              { err: error, userId: created.id },
+              "audit write for an OpenID Connect account failed",
+            );
+          }
+        },
+      },
+    },
+  };
+}
+
+/** Writes an audit row for every sign-in attempt, successful or not. */
+function auditSignIn(db: Db, oidc: OidcConfig | null) {
   return createAuthMiddleware(async (ctx) => {
-    if (ctx.path !== "/sign-in/email") return;
+    const isEmail = ctx.path === "/sign-in/email";
+    const isOidc = oidc !== null && ctx.path === "/callback/:id";
+    if (!isEmail && !isOidc) return;
 
     const session = ctx.context.newSession;
     const returned = ctx.context.returned;
     const request = ctx.request ?? ctx.headers;
     const sourceAddress = request ? getIP(request, ctx.context.options) : null;
+    const method = isEmail ? "password" : "oidc";
 
     try {
       if (session) {
+        await db
+          .update(userTable)
+          .set({ lastSignInAt: new Date() })
+          .where(eq(userTable.id, session.user.id));
         await recordAuditEvent(db, {
           actor: { id: session.user.id, email: session.user.email },
           sourceAddress,
           action: "auth.sign_in",
+          params: { method },
           result: "success",
         });
+      } else if (isOidc) {
+        const code = callbackErrorCode(returned);
+        // Rejections by the role mapping were recorded with their reason.
+        if (code && code !== OIDC_NO_ROLE_ERROR && code !== OIDC_DISABLED_ERROR) {
+          await recordAuditEvent(db, {
+            actor: { anonymous: true },
+            sourceAddress,
+            action: "auth.sign_in",
+            params: { method },
+            result: "failure",
+            error: `The OpenID Connect callback failed with the error ${code}.`,
+          });
+        }
       } else if (returned instanceof APIError) {
         const email = attemptedEmail(ctx.body as unknown);
         await recordAuditEvent(db, {
@@ -188,6 +268,18 @@ function auditSignIn(db: Db) {
       authLog.error({ err: error }, "audit write for sign-in failed");
     }
   });
+}
+
+/**
+ * Returns the ?error= code of the redirect that a failed OpenID Connect
+ * callback returns, or null when the callback did not fail.
+ */
+function callbackErrorCode(returned: unknown): string | null {
+  if (!(returned instanceof APIError)) return null;
+
+  const location = new Headers(returned.headers).get("location");
+  if (!location) return returned.message || "unknown_error";
+  return new URL(location, "http://console.invalid").searchParams.get("error");
 }
 
 /** Returns the email a failed sign-in tried, capped at 320 characters. */

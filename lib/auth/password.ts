@@ -1,8 +1,10 @@
 import { APIError } from "better-auth/api";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 
 import { runAudited } from "@/lib/audit/audit";
 import type { Db } from "@/lib/db/client";
+import { user as userTable } from "@/lib/db/schema";
 import { ConsoleError } from "@/lib/errors";
 import { parseInput } from "@/lib/validation";
 
@@ -90,6 +92,13 @@ export async function changeOwnPassword(
       } catch (error) {
         throw describeChangeFailure(error);
       }
+
+      // The one-time password an admin set is replaced, so the console
+      // opens up again.
+      await db
+        .update(userTable)
+        .set({ mustChangePassword: false })
+        .where(eq(userTable.id, request.user.id));
     },
   );
 }

@@ -23,6 +23,12 @@ export interface ConsoleUser {
   role: Role;
   /** Permissions granted to this user beyond their role (see grantable). */
   grants: readonly Permission[];
+  /**
+   * Whether an admin set this user's password, so the user must choose a
+   * new one before anything else. Only the account page and the password
+   * change are open to them until they do.
+   */
+  mustChangePassword?: boolean;
 }
 
 // The one table of who may do what. A permission missing from a role's list

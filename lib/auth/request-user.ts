@@ -40,6 +40,12 @@ export async function getUserFromHeaders(
   if (!result) return null;
 
   const { user } = result;
+  // Disabling an account deletes its sessions; this covers a session made
+  // between that delete and the commit of the disabled flag.
+  if (user.banned === true) {
+    log.warn({ userId: user.id }, "session of a disabled user; treating as signed out");
+    return null;
+  }
   if (!isRole(user.role)) {
     log.warn(
       { userId: user.id, role: user.role },
@@ -54,6 +60,7 @@ export async function getUserFromHeaders(
     name: user.name,
     role: user.role,
     grants: user.sessionControl === true ? ["session:control"] : [],
+    mustChangePassword: user.mustChangePassword === true,
   };
 }
 
@@ -72,7 +79,8 @@ export function sourceAddressFromHeaders(headers: Headers): string | null {
  * Returns `user` if its role grants `permission`. Otherwise writes a
  * "refused" audit row (to `db`, default getDb()) and throws
  * ConsoleError("forbidden"). A null user throws
- * ConsoleError("unauthenticated").
+ * ConsoleError("unauthenticated"), and a user who must change their
+ * password throws ConsoleError("forbidden") without an audit row.
  */
 export async function authorize(
   user: ConsoleUser | null,
@@ -84,6 +92,13 @@ export async function authorize(
     throw new ConsoleError(
       "unauthenticated",
       "You are not signed in, or your session has expired. Sign in again.",
+    );
+  }
+  if (user.mustChangePassword) {
+    throw new ConsoleError(
+      "forbidden",
+      "An admin set your password, so choose your own first: open Account " +
+        "(/account) and change it, then try again.",
     );
   }
   if (userCan(user, permission)) return user;

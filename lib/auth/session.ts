@@ -43,7 +43,8 @@ export async function requireUser(
 
 /**
  * Like requireUser, for pages: a signed-out visitor is redirected to
- * /login?next=<this page>, so they come back after signing in.
+ * /login?next=<this page>, so they come back after signing in, and a user
+ * who must change their password is redirected to /account.
  */
 export async function requirePageUser(
   permission: Permission,
@@ -54,6 +55,14 @@ export async function requirePageUser(
     const requestHeaders = await headers();
     const next = safeNextPath(requestHeaders.get(REQUEST_PATH_HEADER));
     redirect(`/login?next=${encodeURIComponent(next)}`);
+  }
+
+  // A user whose password an admin set gets only the account page, where
+  // they choose their own.
+  if (user.mustChangePassword) {
+    const path = (await headers()).get(REQUEST_PATH_HEADER) ?? "";
+    if (path === "/account" || path.startsWith("/account?")) return user;
+    redirect("/account");
   }
 
   try {

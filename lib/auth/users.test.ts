@@ -93,6 +93,7 @@ describe("createUser and sign-in", () => {
       name: "Support Person",
       role: "support",
       grants: [],
+      mustChangePassword: false,
     });
   });
 

@@ -7,6 +7,7 @@ import type { Db } from "@/lib/db/client";
 import { user as userTable } from "@/lib/db/schema";
 import { ConsoleError } from "@/lib/errors";
 import { parseInput } from "@/lib/validation";
+import { sessionControlRoleError } from "./accounts";
 import { authFor, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./auth";
 import { isGrantable, roles, type ConsoleUser } from "./permissions";
 
@@ -163,10 +164,11 @@ function generatePassword(): string {
 }
 
 /**
- * Grants or revokes session control for the user with `email`. Only roles
- * for which it is grantable (support) can hold the grant; admins control by
- * role and auditors never do. Throws ConsoleError "not_found" or
- * "invalid_input". Callers record the change in the audit log.
+ * Grants or revokes session control for the user with `email`, without an
+ * audit row or closing open views, for test set-up. Only roles for which it
+ * is grantable (support) can hold the grant. Throws ConsoleError
+ * "not_found" or "invalid_input". Console changes go through
+ * setSessionControl in accounts.ts instead.
  */
 export async function setSessionControlGrant(
   db: Db,
@@ -179,11 +181,7 @@ export async function setSessionControlGrant(
   }
   const role = found.role;
   if (!isGrantable(role, "session:control")) {
-    throw new ConsoleError(
-      "invalid_input",
-      `${email} has the role ${role}, which cannot hold a session control grant; ` +
-        "only support users can. Admins control sessions by role, auditors never.",
-    );
+    throw sessionControlRoleError(email, role);
   }
   await db
     .update(userTable)

@@ -22,7 +22,12 @@ import {
 } from "@/lib/lxd/certificates";
 import { log } from "@/lib/log";
 
-import { deleteHostRow, reloadDatabaseHosts } from "./database-hosts";
+import {
+  databaseHostFailures,
+  deleteHostRow,
+  reloadDatabaseHosts,
+} from "./database-hosts";
+import { encryptHostKey, loadSecretKey } from "./host-key-encryption";
 import { getClient, getHost, listHosts } from "./registry";
 import { getFleet } from "./watcher";
 
@@ -66,8 +71,8 @@ export interface HostCheck {
  * Adds an LXD server with a trust token: creates a client key pair, reads
  * the server's certificate and checks it against the fingerprint in the
  * token, presents the token, then stores the pinned certificate and the key
- * pair in lxd_hosts. The key never leaves the server, and the token is not
- * written to the audit log.
+ * pair in lxd_hosts, the private key encrypted. The key never leaves the
+ * server, and the token is not written to the audit log.
  */
 export async function addHost(
   db: Db,
@@ -114,7 +119,7 @@ export async function addHost(
         serverCertificate: endpoint.serverCert,
         serverFingerprint: token.fingerprint,
         clientCertificate: endpoint.clientCert,
-        clientKey: endpoint.clientKey,
+        clientKey: encryptHostKey(endpoint.clientKey, input.id, loadSecretKey()),
         addedBy: context.actor.email,
       });
       await reloadDatabaseHosts(db);
@@ -249,6 +254,10 @@ export async function removeHost(
   context: HostActionContext,
   id: string,
 ): Promise<void> {
+  if (databaseHostFailures().has(id) && !listHosts().some((host) => host.id === id)) {
+    await removeUnusableHost(db, context, id);
+    return;
+  }
   const host = getHost(id);
   if (host.source !== "database" || host.endpoint.kind !== "https") {
     throw new ConsoleError(
@@ -277,6 +286,33 @@ export async function removeHost(
           "removing the console's certificate from the host failed",
         );
       }
+      await deleteHostRow(db, id);
+      await reloadDatabaseHosts(db);
+      getFleet().refreshHosts();
+    },
+  );
+}
+
+/**
+ * Removes a host added in the console whose row could not be loaded, such
+ * as one whose client key does not decrypt. Without the key the console
+ * cannot remove its certificate from the server, and the audit row records that.
+ */
+async function removeUnusableHost(
+  db: Db,
+  context: HostActionContext,
+  id: string,
+): Promise<void> {
+  await runAudited(
+    db,
+    {
+      actor: context.actor,
+      sourceAddress: context.sourceAddress,
+      action: "host.remove",
+      host: id,
+      params: { unusable: true, certificateLeftOnServer: true },
+    },
+    async () => {
       await deleteHostRow(db, id);
       await reloadDatabaseHosts(db);
       getFleet().refreshHosts();

@@ -1,3 +1,4 @@
+import { onSessionsRevoked } from "@/lib/auth/live-connections";
 import { userCan, type ConsoleUser } from "@/lib/auth/permissions";
 import { requireUser } from "@/lib/auth/session";
 import { getFleet, type Fleet, type FleetEvent } from "@/lib/hosts/watcher";
@@ -60,9 +61,21 @@ export async function GET(request: Request): Promise<Response> {
           send(frame("vnc-session", { type: "vnc-session", session })),
         );
       }
+      // A disabled or signed-out user's stream ends at once; the browser's
+      // reconnect then fails its session check.
+      const unsubscribeRevoked = onSessionsRevoked((userId) => {
+        if (userId !== user.id) return;
+        cleanup();
+        try {
+          controller.close();
+        } catch {
+          // Already closed.
+        }
+      });
       const unsubscribe = () => {
         unsubscribeFleet();
         unsubscribeSessions();
+        unsubscribeRevoked();
       };
       const heartbeat = setInterval(() => send(": heartbeat\n\n"), heartbeatMs);
 
