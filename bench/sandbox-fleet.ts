@@ -13,7 +13,7 @@ export interface BootResult {
   name: string;
   /** Seconds from `lxc launch` to the demo page in Chromium, or null. */
   readySeconds: number | null;
-  /** Why the sandbox did not become ready, or null. */
+  /** Reason the sandbox did not become ready, or null. */
   error: string | null;
 }
 

@@ -1,7 +1,7 @@
 // The measuring script that the sessions wall bench adds to every page. It
 // runs in the browser, so it is a string of plain JavaScript.
 
-/** What the script puts on `window.wallProbe`. */
+/** The probe object that the script sets as `window.wallProbe`. */
 export interface WallPageProbe {
   wallProbe: {
     /**
@@ -21,7 +21,7 @@ export interface WallPageProbe {
     };
     /**
      * Returns the longest Event Timing entry of a click since the last call
-     * (or the page load), in ms, and forgets the entries.
+     * (or the page load), in ms, and clears the entries.
      */
     takeClickEventMs(): number;
   };

@@ -5,9 +5,9 @@
 //       [--database postgres://postgres@127.0.0.1:5432/h_vnc]
 //
 // Starts a private LXD daemon (vnc-wall, HTTPS on 127.0.0.1:18491) and boots
-// one browser sandbox, serves the production build of the console on
-// 127.0.0.1:3430 with the named local Postgres database (whose tables it
-// empties), and opens /sessions in Debian's Chromium through Playwright.
+// one browser sandbox. Serves the production build of the console on
+// 127.0.0.1:3430 with the named local Postgres database, whose tables it
+// empties. Opens /sessions in Debian's Chromium through Playwright.
 // It measures the wall with that one tile, boots the other sandboxes a few
 // at a time, and measures the wall again with all of them. It prints both
 // sets of figures and their ratios, and saves a screenshot of the full wall
@@ -165,14 +165,14 @@ interface WallFigures {
     maxLongTaskMs: number;
     /** Animation frames per second of the page's main thread. */
     framesPerSecond: number;
-    /** Longest gap between animation frames, in ms. */
+    /** Maximum gap between animation frames, in ms. */
     maxFrameGapMs: number;
   };
   /** Click on a tile to the full view's element, in ms, per click. */
   clickToViewMs: number[];
   /** Click on a tile to a painted frame in the full view, in ms, per click. */
   clickToFrameMs: number[];
-  /** Longest Event Timing duration of a click (input delay to next paint), in ms. */
+  /** Maximum Event Timing duration of a click (input delay to next paint), in ms. */
   clickEventMs: number[];
   /** Back on the wall: navigation to a frame in every tile again, in ms. */
   backToFramesMs: number[];
@@ -208,7 +208,7 @@ async function run(): Promise<void> {
     executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
   });
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, baseURL: BASE_URL });
   await context.addCookies(await signIn());
   await context.addInitScript(WALL_PAGE_SCRIPT);
   const page = await context.newPage();
