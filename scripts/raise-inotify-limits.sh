@@ -3,7 +3,7 @@
 # guide ("Server settings for a LXD production setup") suggests, when they
 # are lower. Linux counts the inotify instances of every unprivileged
 # container against one limit, fs.inotify.max_user_instances, whose kernel
-# default is 128. A browser sandbox holds about 10 of them (systemd, logind,
+# default is 128. A browser sandbox opens about 10 of them (systemd, logind,
 # dbus, getty and Chromium), so at the default the 13th or so sandbox fails
 # to boot: its systemd logs "Failed to create inotify object: Too many open
 # files" and Chromium never starts.

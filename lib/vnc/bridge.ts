@@ -53,8 +53,8 @@ const CLOSE_INTERNAL_ERROR = 1011;
 
 const MAX_LOGGED_STDERR_BYTES = 2_048;
 
-// The bridge pings the browser this often and drops a connection that did
-// not answer the previous ping. A connection lost without a TCP reset is
+// The bridge pings the browser this often and drops a connection that sent
+// no pong for the previous ping. A connection lost without a TCP reset is
 // otherwise only noticed after the kernel's retransmissions give up, many
 // minutes later, and its view would hold control until then.
 const HEARTBEAT_INTERVAL_MS = 15_000;

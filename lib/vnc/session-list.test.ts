@@ -82,6 +82,19 @@ describe("describeController", () => {
     expect(describeController(null, reader)).toBe("Nobody has control");
   });
 
+  it("marks control that waits for a reconnect", () => {
+    const waiting = { ...controller("theirs"), disconnectedAt: "2026-12-04T20:00:00.000Z" };
+    expect(describeController(waiting, reader)).toBe(
+      "You have control in another view (reconnecting)",
+    );
+    expect(describeController({ ...waiting, viewId: "mine" }, reader)).toBe(
+      "You have control in this view (reconnecting)",
+    );
+    expect(describeController({ ...waiting, userId: "user-2" }, reader)).toMatch(
+      / has control \(reconnecting\)$/,
+    );
+  });
+
   it("recognises this view", () => {
     expect(describeController(controller("mine"), reader)).toBe(
       "You have control in this view",

@@ -36,19 +36,24 @@ export interface ControlReader {
   viewId?: string;
 }
 
-/** Describes who controls a sandbox, as seen by `reader`. */
+/**
+ * Describes who controls a sandbox, as seen by `reader`, and marks control
+ * that waits for the controller's dropped connection to come back.
+ */
 export function describeController(
   controller: VncController | null,
   reader: ControlReader,
 ): string {
   if (controller === null) return "Nobody has control";
-  if (controller.viewId === reader.viewId) return "You have control in this view";
-  if (controller.userId === reader.userId) {
-    return reader.viewId === undefined
-      ? "You have control"
-      : "You have control in another view";
+  const reconnecting = controller.disconnectedAt ? " (reconnecting)" : "";
+  if (controller.viewId === reader.viewId) {
+    return `You have control in this view${reconnecting}`;
   }
-  return `${controller.userName} has control`;
+  if (controller.userId === reader.userId) {
+    const where = reader.viewId === undefined ? "" : " in another view";
+    return `You have control${where}${reconnecting}`;
+  }
+  return `${controller.userName} has control${reconnecting}`;
 }
 
 /**

@@ -5,20 +5,20 @@ import { vncSessionKey } from "./types";
 
 /**
  * How long a tile watch stays open after its last connection ended. A tile
- * scrolled off screen disconnects after 1.5 s, and a re-rendered or
- * reloaded wall mounts its tiles with new view ids; within this window
- * both continue the same watch instead of opening a new one.
+ * scrolled off screen disconnects after 1.5 s. A re-rendered or reloaded
+ * wall mounts its tiles with new view ids. Within this window both continue
+ * the same watch instead of opening a new one.
  */
 export const TILE_WATCH_WINDOW_MS = 60_000;
 
-/** Who watches which sandbox from where: the identity of one watch. */
+/** The identity of one watch: the user, the sandbox and the client address. */
 export interface TileWatcher {
   key: InstanceKey;
   userId: string;
   sourceAddress: string | null;
 }
 
-/** What a watch saw, for its closing audit row. */
+/** The totals of one watch, for its closing audit row. */
 export interface TileWatchRecord {
   /** Correlation id of the watch's "vnc.view.open" rows. */
   correlationId: string;
@@ -35,14 +35,14 @@ export interface TileWatchRecord {
   bytesToClient: number;
   bytesFromClient: number;
   droppedMessages: number;
-  /** How the last connection ended. */
+  /** End reason of the last connection. */
   lastReason: VncBridgeSummary["reason"] | null;
 }
 
 /**
  * One user's tiles of one sandbox seen from one client address, from the
  * first tile connection until `TILE_WATCH_WINDOW_MS` after the last one
- * ended. Every tile connection holds the watch while it opens and runs.
+ * ended. Every tile connection keeps the watch open while it opens and runs.
  */
 export class TileWatch {
   correlationId = "";

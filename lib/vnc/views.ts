@@ -146,9 +146,9 @@ async function openFullView(
 
 /**
  * Opens a tile connection within its tile watch. The first connection of
- * a watch is audited like a full view; later ones wait until it has opened
+ * a watch is audited like a full view. Later ones wait until it has opened
  * and then join it without rows of their own. If the first one fails, the
- * next connection starts a new watch and is audited itself.
+ * next connection starts a new watch, which is audited again.
  */
 async function openTileView(
   db: Db,
@@ -199,7 +199,7 @@ async function openTileView(
   return bridge;
 }
 
-/** Removes a tile from the registry when it ends, then tells its watch. */
+/** Removes a tile from the registry when it ends, then releases its hold on the watch. */
 function endTileView(
   request: ViewRequest,
   bridge: VncBridge,
