@@ -10,6 +10,7 @@ import {
   startTestDaemon,
   type TestDaemon,
 } from "@/test/harness/lxd-daemon";
+import { lxcOn } from "@/test/harness/lxc";
 import { uniqueInstanceName } from "@/test/harness/lxd-test-context";
 import { TINY_IMAGE_ALIAS, importTinyImage } from "@/test/harness/tiny-image";
 
@@ -31,14 +32,6 @@ const context = {
 let daemonA: TestDaemon;
 let daemonB: TestDaemon;
 let db: Db;
-
-async function lxcOn(daemon: TestDaemon, args: string[]): Promise<string> {
-  const result = await daemon.lxc(args);
-  if (result.code !== 0) {
-    throw new Error(`lxc ${args.join(" ")} on ${daemon.name} failed: ${result.stderr.trim()}`);
-  }
-  return result.stdout;
-}
 
 /** Returns the instance's status on a daemon, or null when it does not exist there. */
 async function statusOn(daemon: TestDaemon, name: string): Promise<string | null> {

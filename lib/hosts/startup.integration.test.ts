@@ -16,6 +16,7 @@ import {
   trustedHttpsEndpoint,
   type TestDaemon,
 } from "@/test/harness/lxd-daemon";
+import { lxcOn } from "@/test/harness/lxc";
 import { uniqueInstanceName } from "@/test/harness/lxd-test-context";
 import { runCommand } from "@/test/harness/run-command";
 import { TINY_IMAGE_ALIAS, importTinyImage } from "@/test/harness/tiny-image";
@@ -45,14 +46,6 @@ let services: HostServices;
 let dataDir: string;
 let hostsFile: string;
 let clientKey: string;
-
-async function lxcOn(daemon: TestDaemon, args: string[]): Promise<string> {
-  const result = await daemon.lxc(args);
-  if (result.code !== 0) {
-    throw new Error(`lxc ${args.join(" ")} on ${daemon.name} failed: ${result.stderr.trim()}`);
-  }
-  return result.stdout;
-}
 
 /** Returns the lines between the PEM armour, which are the secret itself. */
 function keyBody(pem: string): string[] {
