@@ -116,6 +116,7 @@ export async function migrateInstance(
       const { instance } = await getInstance(getClient(key.host), key);
       const running = instance.status === "Running";
       if (member === null) await assertTargetFree(input.targetHost, key);
+      else await assertOtherMember(key, member, instance.location);
 
       const move = (live: boolean) =>
         member === null
@@ -148,6 +149,37 @@ async function assertTargetFree(targetHost: string, key: InstanceKey): Promise<v
     `Host "${targetHost}" already has an instance "${key.name}" in project "${key.project}". ` +
       "Rename or delete it first.",
   );
+}
+
+/** Rejects a member that is not in the host's cluster, or that has the instance already. */
+async function assertOtherMember(
+  key: InstanceKey,
+  member: string,
+  location: string,
+): Promise<void> {
+  const client = getClient(key.host);
+  const info = await getServerInfo(client);
+  if (!info.clustered) {
+    throw new ConsoleError(
+      "invalid_input",
+      `Host "${key.host}" is not a cluster member, so it has no member "${member}". ` +
+        "Leave the member empty and choose another host.",
+    );
+  }
+  const names = (await listClusterMembers(client)).map((entry) => entry.server_name);
+  if (!names.includes(member)) {
+    throw new ConsoleError(
+      "invalid_input",
+      `"${member}" is not a member of the cluster of host "${key.host}". ` +
+        `Choose one of: ${names.join(", ")}.`,
+    );
+  }
+  if (member === location) {
+    throw new ConsoleError(
+      "invalid_input",
+      `"${key.name}" is already on member "${member}". Choose another member.`,
+    );
+  }
 }
 
 async function moveAcrossHosts(
@@ -204,8 +236,6 @@ async function moveToMember(
   live: boolean,
   setOperationId: (id: string) => void,
 ): Promise<void> {
-  // TODO: no test covers this path, because the test machines run no LXD
-  // cluster; a two-member loopback cluster could (see lxc cluster add).
   await runRecordedOperation(
     owner,
     key.host,

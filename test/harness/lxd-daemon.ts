@@ -33,6 +33,11 @@ export interface StartTestDaemonOptions {
   name: string;
   /** Port of core.https_address on 127.0.0.1. */
   httpsPort: number;
+  /**
+   * `lxd init --preseed` YAML in place of the standalone one (a dir pool,
+   * no network, HTTPS on httpsPort), such as a cluster join.
+   */
+  preseed?: string;
 }
 
 // LXD 5.0 downloads instance type definitions from images.linuxcontainers.org
@@ -129,7 +134,7 @@ async function initializeDaemon(
 
   await runCommandOrThrow("lxd", ["init", "--preseed"], {
     env: daemonEnv(options.name),
-    input: preseed(options.httpsPort),
+    input: options.preseed ?? preseed(options.httpsPort),
   });
 }
 
