@@ -8,7 +8,7 @@ import { ConsoleError } from "@/lib/errors";
 
 import { recordAuditEvent, type AuditEvent } from "./audit";
 import { computeAuditHash, inspectAuditChain, PRUNE_ACTION, type HashedAuditFields } from "./hash";
-import { planAuditPrune, pruneAuditLog } from "./prune";
+import { parseCutPoint, planAuditPrune, pruneAuditLog } from "./prune";
 
 const DAY_MS = 86_400_000;
 const admin = { id: "admin-1", email: "admin@example.com" };
@@ -89,6 +89,37 @@ async function tamper(change: (tx: Db) => Promise<unknown>): Promise<void> {
 function daysAgo(days: number): Date {
   return new Date(Date.now() - days * DAY_MS);
 }
+
+describe("parseCutPoint", () => {
+  const now = new Date("2026-06-15T12:00:00Z");
+
+  it("reads a date as midnight UTC", () => {
+    expect(parseCutPoint({ before: "2026-01-31" }, now).before.toISOString()).toBe("2026-01-31T00:00:00.000Z");
+  });
+
+  it("reads a date and time with a zone", () => {
+    const cut = parseCutPoint({ before: "2026-01-31T12:30:00+02:00" }, now);
+    expect(cut.before.toISOString()).toBe("2026-01-31T10:30:00.000Z");
+  });
+
+  it("counts keep-days back from now", () => {
+    const cut = parseCutPoint({ keepDays: "30" }, now);
+    expect(cut.before.toISOString()).toBe("2026-05-16T12:00:00.000Z");
+    expect(cut.details).toEqual({ keepDays: 30 });
+  });
+
+  it.each([
+    [{ before: "2026-13-01" }, /Invalid cut point "2026-13-01"/],
+    [{ before: "2026-01-31T12:00" }, /Invalid cut point "2026-01-31T12:00"/],
+    [{ before: "yesterday" }, /Invalid cut point "yesterday"/],
+    [{ keepDays: "0" }, /Invalid --keep-days "0"/],
+    [{ keepDays: "1.5" }, /Invalid --keep-days "1.5"/],
+    [{}, /exactly one cut point/],
+    [{ before: "2026-01-31", keepDays: "3" }, /exactly one cut point/],
+  ])("rejects %j", (input, message) => {
+    expect(() => parseCutPoint(input, now)).toThrow(message);
+  });
+});
 
 describe("planAuditPrune", () => {
   it("counts the rows older than the cut point", async () => {

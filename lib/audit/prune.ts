@@ -13,6 +13,8 @@ import { PRUNE_ACTION } from "./hash";
 // only has to differ from every other advisory lock key the console uses.
 export const AUDIT_PRUNE_LOCK_KEY = 0x5a_0d17;
 
+const DAY_MS = 86_400_000;
+
 /** The rows a prune with cut point `before` would remove. */
 export interface PrunePlan {
   before: Date;
@@ -45,8 +47,9 @@ export interface PruneRequest {
 }
 
 /**
- * Counts the rows older than `before`. `at` never decreases along the
- * chain, so they are the rows up to the newest one older than `before`.
+ * Counts the rows a prune would remove: every row up to the newest one
+ * older than `before`. Appends keep `at` from decreasing along the chain,
+ * so these are the rows older than `before`.
  */
 export async function planAuditPrune(db: Db, before: Date): Promise<PrunePlan> {
   assertValidCutPoint(before);
@@ -209,6 +212,49 @@ async function recordPruneFailure(db: Db, event: PhasedEvent): Promise<void> {
       "audit outcome write failed",
     );
   }
+}
+
+// A date (midnight UTC) or a date and time with Z or an offset. A time
+// without a zone would depend on the server's time zone.
+const ISO_CUT_POINT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * Parses a cut point given as an ISO 8601 date or date-time (`before`) or
+ * as a number of whole days to keep (`keepDays`, counted back from `now`).
+ * Throws ConsoleError("invalid_input") naming the value and the accepted form.
+ */
+export function parseCutPoint(
+  input: { before?: string; keepDays?: string },
+  now = new Date(),
+): { before: Date; details: Record<string, unknown> } {
+  const { before, keepDays } = input;
+  if ((before === undefined) === (keepDays === undefined)) {
+    throw new ConsoleError(
+      "invalid_input",
+      "Give exactly one cut point: --before DATE (such as 2026-01-31) or --keep-days N.",
+    );
+  }
+
+  if (keepDays !== undefined) {
+    const days = Number(keepDays);
+    if (!/^\d+$/.test(keepDays) || !Number.isSafeInteger(days) || days < 1) {
+      throw new ConsoleError(
+        "invalid_input",
+        `Invalid --keep-days ${JSON.stringify(keepDays)}: expected a whole number of days of at least 1.`,
+      );
+    }
+    return { before: new Date(now.getTime() - days * DAY_MS), details: { keepDays: days } };
+  }
+
+  const date = new Date(before!);
+  if (!ISO_CUT_POINT.test(before!) || Number.isNaN(date.getTime())) {
+    throw new ConsoleError(
+      "invalid_input",
+      `Invalid cut point ${JSON.stringify(before)}: expected an ISO 8601 date such as 2026-01-31 ` +
+        "or a date and time with a zone such as 2026-01-31T12:00:00Z.",
+    );
+  }
+  return { before: date, details: {} };
 }
 
 /** Throws ConsoleError("invalid_input") for an invalid or future cut point. */
