@@ -13,6 +13,7 @@ const links: { href: string; label: string; permission?: Permission }[] = [
   { href: "/audit", label: "Audit log", permission: "audit:read" },
   { href: "/operations", label: "Operations" },
   { href: "/hosts", label: "Hosts", permission: "host:manage" },
+  { href: "/admin/users", label: "Accounts", permission: "user:manage" },
 ];
 
 const streamLabels = {

@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { authClient } from "@/lib/auth/client";
+import { OIDC_PROVIDER_ID } from "@/lib/auth/oidc-config";
 import { safeNextPath } from "@/lib/auth/redirect";
 
 interface SignInError {
@@ -19,6 +20,9 @@ function describeSignInError(error: SignInError): string {
     return "The email or password is incorrect.";
   }
   if (error.code === "INVALID_EMAIL") return "Enter a valid email address.";
+  if (error.code === "BANNED_USER") {
+    return "This account is disabled. Ask a console admin to enable it again.";
+  }
   if (error.code === "INVALID_ORIGIN") {
     return (
       "Sign-in was rejected because this address is not the console's " +
@@ -36,11 +40,45 @@ function textField(form: FormData, name: string): string {
   return typeof value === "string" ? value : "";
 }
 
-/** Renders the email and password form and goes to `next` after sign-in. */
-export function LoginForm({ next }: { next: string }) {
+/**
+ * Renders the email and password form, and the single sign-on button when
+ * `singleSignOnLabel` is set, and goes to `next` after sign-in.
+ */
+export function LoginForm({
+  next,
+  singleSignOnLabel = null,
+  singleSignOnError = null,
+}: {
+  next: string;
+  singleSignOnLabel?: string | null;
+  /** The message for a failed single sign-on that returned to this page. */
+  singleSignOnError?: string | null;
+}) {
   const router = useRouter();
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(singleSignOnError);
   const [pending, setPending] = useState(false);
+
+  async function handleSingleSignOn() {
+    setError(null);
+    setPending(true);
+
+    const nextPath = safeNextPath(next);
+    // The provider's page takes over; on failure Better Auth comes back to
+    // this page with the code in ?error=.
+    const result = await authClient.signIn
+      .social({
+        provider: OIDC_PROVIDER_ID,
+        callbackURL: nextPath,
+        errorCallbackURL: `/login?next=${encodeURIComponent(nextPath)}`,
+      })
+      .catch(() => null);
+    if (!result || result.error) {
+      setError(
+        "Single sign-on could not start. The identity provider may be unreachable; try again in a moment.",
+      );
+      setPending(false);
+    }
+  }
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -123,6 +161,24 @@ export function LoginForm({ next }: { next: string }) {
       >
         {pending ? "Signing in…" : "Sign in"}
       </button>
+
+      {singleSignOnLabel && (
+        <>
+          <div className="flex items-center gap-3 text-xs text-slate-400">
+            <span className="h-px flex-1 bg-slate-200" />
+            or
+            <span className="h-px flex-1 bg-slate-200" />
+          </div>
+          <button
+            type="button"
+            onClick={() => void handleSingleSignOn()}
+            disabled={pending}
+            className="flex w-full items-center justify-center rounded-md border border-slate-300 bg-white px-3 py-2 font-medium text-slate-900 shadow-sm hover:bg-slate-50 disabled:cursor-wait disabled:opacity-60"
+          >
+            {singleSignOnLabel}
+          </button>
+        </>
+      )}
     </form>
   );
 }

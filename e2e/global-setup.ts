@@ -8,8 +8,10 @@ import path from "node:path";
 import { testDatabaseUrl } from "@/lib/db/test-database";
 import { runCommandOrThrow } from "../test/harness/run-command";
 import { startTestDaemon, type TestDaemon } from "../test/harness/lxd-daemon";
+import { startTestOidcProvider, type TestOidcProvider } from "../test/harness/oidc-provider";
 import { importTinyImage } from "../test/harness/tiny-image";
 import { e2ePort } from "../playwright.config";
+import { e2eOidcRoleMap, e2eOidcUsers } from "./support/accounts";
 
 const daemonName = "e2e-a";
 const daemonHttpsPort = 18444;
@@ -100,6 +102,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   let daemon: TestDaemon | null = null;
   let secondDaemon: TestDaemon | null = null;
   let server: ChildProcess | null = null;
+  let oidcProvider: TestOidcProvider | null = null;
 
   const teardown = async () => {
     // End the console's whole process group, whatever it started.
@@ -112,6 +115,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     }
     await daemon?.stop();
     await secondDaemon?.stop();
+    await oidcProvider?.stop();
     await rm(workDir, { recursive: true, force: true });
   };
 
@@ -148,6 +152,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     await runStep("npx", ["tsx", "e2e/support/seed-database.ts"]);
     await runStep("scripts/build-console.sh", []);
 
+    // A real OpenID Connect provider in this process, so the console shows
+    // the single sign-on button and the sign-in spec can use it.
+    oidcProvider = await startTestOidcProvider({
+      redirectUris: [`http://127.0.0.1:${e2ePort}/api/auth/callback/oidc`],
+      users: e2eOidcUsers,
+    });
+
     const output: string[] = [];
     await assertPortFree(e2ePort);
     // server.ts, bundled by build-console.sh, as scripts/up.sh starts it.
@@ -162,6 +173,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         SANDBOX_CONSOLE_URL: `http://127.0.0.1:${e2ePort}`,
         SANDBOX_CONSOLE_DATA: workDir,
         BETTER_AUTH_SECRET: "e2e-only-secret-with-enough-length-0123456789",
+        OIDC_ISSUER: oidcProvider.issuer,
+        OIDC_CLIENT_ID: oidcProvider.clientId,
+        OIDC_CLIENT_SECRET: oidcProvider.clientSecret,
+        OIDC_ROLE_MAP: e2eOidcRoleMap,
+        OIDC_BUTTON_LABEL: "Sign in with Test ID",
         NEXT_TELEMETRY_DISABLED: "1",
       },
       stdio: ["ignore", "pipe", "pipe"],

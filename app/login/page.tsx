@@ -1,6 +1,8 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { LoginForm } from "@/components/login-form";
+import { readOidcConfig } from "@/lib/auth/oidc-config";
+import { describeSingleSignOnError } from "@/lib/auth/sign-in-errors";
 import { safeNextPath } from "@/lib/auth/redirect";
 import { getCurrentUser } from "@/lib/auth/session";
 import { log } from "@/lib/log";
@@ -13,8 +15,9 @@ export default async function LoginPage({
 }: {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const { next } = await searchParams;
+  const { next, error } = await searchParams;
   const nextPath = safeNextPath(typeof next === "string" ? next : null);
+  const oidc = readOidcConfig();
 
   if (await isSignedIn()) redirect(nextPath);
 
@@ -39,7 +42,13 @@ export default async function LoginPage({
         </div>
 
         <div className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-          <LoginForm next={nextPath} />
+          <LoginForm
+            next={nextPath}
+            singleSignOnLabel={oidc?.buttonLabel ?? null}
+            singleSignOnError={
+              typeof error === "string" ? describeSingleSignOnError(error) : null
+            }
+          />
         </div>
 
         <p className="mt-6 text-center text-xs text-slate-500">

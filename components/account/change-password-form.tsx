@@ -1,5 +1,6 @@
 "use client";
 
+import { useRouter } from "next/navigation";
 import { useRef, useState, useTransition, type FormEvent } from "react";
 
 const fields = [
@@ -46,6 +47,7 @@ async function requestPasswordChange(
 
 /** Renders the password change form and reports the server's result. */
 export function ChangePasswordForm() {
+  const router = useRouter();
   const formRef = useRef<HTMLFormElement>(null);
   const [pending, startTransition] = useTransition();
   const [message, setMessage] = useState<{
@@ -68,6 +70,8 @@ export function ChangePasswordForm() {
         const error = await requestPasswordChange(input);
         if (error === null) {
           formRef.current?.reset();
+          // The page drops its notice about a password set by an admin.
+          router.refresh();
           setMessage({
             kind: "ok",
             text: "Password changed. Your other sessions are signed out.",

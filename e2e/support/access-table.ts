@@ -37,6 +37,7 @@ export const accessTable: Record<string, AccessEntry> = {
   "PAGE /audit/timeline": { requires: "audit:read" },
   "PAGE /account": { requires: "instance:read" },
   "PAGE /hosts": { requires: "host:manage" },
+  "PAGE /admin/users": { requires: "user:manage" },
   "PAGE /operations": { requires: "instance:read" },
 
   "GET /api/health": { requires: "public" },
@@ -145,6 +146,34 @@ export const accessTable: Record<string, AccessEntry> = {
     validInput: { id: "authz" },
   },
   "ACTION app/(console)/audit/actions.ts#verifyChainAction": { requires: "audit:read" },
+  "ACTION app/(console)/admin/users/actions.ts#createAccountAction": {
+    requires: "user:manage",
+    validInput: { email: "authz-check@console.localhost", name: "Authz", role: "auditor" },
+  },
+  "ACTION app/(console)/admin/users/actions.ts#changeRoleAction": {
+    requires: "user:manage",
+    validInput: { userId: "authz-check", role: "auditor" },
+  },
+  "ACTION app/(console)/admin/users/actions.ts#setSessionControlAction": {
+    requires: "user:manage",
+    validInput: { userId: "authz-check", granted: true },
+  },
+  "ACTION app/(console)/admin/users/actions.ts#disableAccountAction": {
+    requires: "user:manage",
+    validInput: { userId: "authz-check" },
+  },
+  "ACTION app/(console)/admin/users/actions.ts#enableAccountAction": {
+    requires: "user:manage",
+    validInput: { userId: "authz-check" },
+  },
+  "ACTION app/(console)/admin/users/actions.ts#resetPasswordAction": {
+    requires: "user:manage",
+    validInput: { userId: "authz-check" },
+  },
+  "ACTION app/(console)/admin/users/actions.ts#signOutEverywhereAction": {
+    requires: "user:manage",
+    validInput: { userId: "authz-check" },
+  },
 
   "WS /api/hosts/[host]/instances/[name]/vnc": { requires: "session:view" },
 };

@@ -19,3 +19,12 @@ export const e2eAccounts = {
     password: "e2e-auditor-password-1",
   },
 } as const;
+
+/** Users of the OpenID Connect provider that the end-to-end setup runs. */
+export const e2eOidcUsers = [
+  { login: "oidc-admin", email: "oidc-admin@console.localhost", name: "OIDC Admin", groups: ["staff", "e2e-admins"] },
+  { login: "oidc-nobody", email: "oidc-nobody@console.localhost", name: "OIDC Nobody", groups: ["staff"] },
+];
+
+/** OIDC_ROLE_MAP of the end-to-end console. */
+export const e2eOidcRoleMap = "e2e-admins=admin,e2e-helpdesk=support,e2e-audit=auditor";

@@ -19,6 +19,16 @@ export default async function AccountPage() {
         <p className="text-slate-500">Your sign-in details.</p>
       </div>
 
+      {user.mustChangePassword && (
+        <p
+          role="alert"
+          className="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-amber-900"
+        >
+          An admin set your password. Choose your own below before you use
+          the rest of the console.
+        </p>
+      )}
+
       <dl className="grid grid-cols-[8rem_1fr] gap-y-2 rounded-md border border-slate-200 bg-white p-5">
         <dt className="text-slate-500">Name</dt>
         <dd>{user.name}</dd>
