@@ -5,6 +5,8 @@ import { useState, useTransition } from "react";
 
 import { bulkAction } from "@/app/(console)/instances/toolbox-actions";
 import { useCurrentUser } from "@/components/current-user";
+import { RunningOperations } from "@/components/operations/running-operations";
+import { useInstanceOperations } from "@/components/operations/use-live-operations";
 import { userCan } from "@/lib/auth/permissions";
 import type { BulkAction, BulkResult } from "@/lib/instances/bulk";
 import type { InstanceKey } from "@/lib/instances/types";
@@ -29,6 +31,7 @@ export function BulkBar({ selected, onClear }: { selected: InstanceKey[]; onClea
   const [force, setForce] = useState(false);
   const [result, setResult] = useState<{ action: BulkAction; result: BulkResult } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const operations = useInstanceOperations(selected, running !== null);
 
   if (selected.length === 0 && result === null && error === null) return null;
 
@@ -81,7 +84,13 @@ export function BulkBar({ selected, onClear }: { selected: InstanceKey[]; onClea
       </div>
 
       <div aria-live="polite" data-testid="bulk-results">
-        {running && <p className="text-slate-600">{actionLabels[running]} on {selected.length} instances… waiting for LXD</p>}
+        {running && (
+          <RunningOperations
+            label={`${actionLabels[running]} on ${selected.length} instances…`}
+            operations={operations}
+            canCancel={canOperate}
+          />
+        )}
         {error && <p className="text-red-700">{error}</p>}
         {result && (
           <ul className="space-y-0.5">

@@ -1,19 +1,15 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 
-import { cloneInstanceAction, planMigrationAction } from "@/app/(console)/instances/move-actions";
+import { cloneInstanceAction } from "@/app/(console)/instances/move-actions";
 import { Modal } from "@/components/operations/modal";
-import { ErrorAlert, RunningOperations } from "@/components/operations/running-operations";
 import { touchesInstance, useLiveOperations } from "@/components/operations/use-live-operations";
 import { instancePath } from "@/components/instances/paths";
 import type { InstanceKey, SnapshotSummary } from "@/lib/instances/types";
 
-interface HostChoice {
-  id: string;
-  name: string;
-}
+import { DoneNote, MoveDialogButtons, MoveStatus, useMigrationPlan } from "./move-dialog-parts";
 
 /**
  * Copies the instance, or one of its snapshots, to a new name on its own
@@ -31,7 +27,10 @@ export function CloneDialog({
   onClose: () => void;
 }) {
   const router = useRouter();
-  const [hosts, setHosts] = useState<HostChoice[]>([{ id: instanceKey.host, name: instanceKey.host }]);
+  const { plan, planError } = useMigrationPlan(instanceKey, open);
+  const hosts = plan
+    ? [{ id: instanceKey.host, name: `${instanceKey.host} (this host)` }, ...plan.hosts]
+    : [{ id: instanceKey.host, name: instanceKey.host }];
   const [targetHost, setTargetHost] = useState(instanceKey.host);
   const [targetName, setTargetName] = useState(`${instanceKey.name}-copy`);
   const [snapshot, setSnapshot] = useState("");
@@ -40,14 +39,6 @@ export function CloneDialog({
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<InstanceKey | null>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    void planMigrationAction(instanceKey).then((result) => {
-      if (!result.ok) return setError(result.error);
-      setHosts([{ id: instanceKey.host, name: `${instanceKey.host} (this host)` }, ...result.value.hosts]);
-    });
-  }, [open, instanceKey]);
 
   const operations = useLiveOperations(
     (operation) =>
@@ -129,30 +120,26 @@ export function CloneDialog({
           Start the copy
         </label>
 
-        {pending && <RunningOperations label="Copying…" operations={operations} />}
-        <div aria-live="polite">
-          {error && <ErrorAlert text={error} />}
-          {done && (
-            <p className="rounded border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">
-              Copied to {done.name} on {done.host}.{" "}
-              <button type="button" className="underline" onClick={() => router.push(instancePath(done))}>
-                Open it
-              </button>
-            </p>
-          )}
-        </div>
-        <div className="flex justify-end gap-2">
-          <button type="button" onClick={onClose} className="rounded border border-slate-300 px-3 py-1.5">
-            Close
-          </button>
-          <button
-            type="submit"
-            disabled={pending}
-            className="rounded bg-sky-600 px-3 py-1.5 font-medium text-white hover:bg-sky-700 disabled:opacity-50"
-          >
-            {pending ? "Cloning…" : "Clone"}
-          </button>
-        </div>
+        <MoveStatus
+          pending={pending}
+          label="Copying…"
+          operations={operations}
+          error={error ?? planError}
+          done={
+            done && (
+              <DoneNote openLabel="Open it" onOpen={() => router.push(instancePath(done))}>
+                Copied to {done.name} on {done.host}.
+              </DoneNote>
+            )
+          }
+        />
+        <MoveDialogButtons
+          label="Clone"
+          pendingLabel="Cloning…"
+          pending={pending}
+          disabled={pending}
+          onClose={onClose}
+        />
       </form>
     </Modal>
   );

@@ -6,7 +6,15 @@ import { useState } from "react";
 import { deleteInstanceAction } from "@/app/(console)/instances/toolbox-actions";
 import type { InstanceKey, InstanceStatus } from "@/lib/instances/types";
 
-import { ConfirmButtons, FeedbackLine, Modal, Panel, dangerButtonClass, inputClass, useToolboxAction } from "./toolbox-ui";
+import {
+  ActionStatus,
+  ConfirmButtons,
+  Modal,
+  Panel,
+  dangerButtonClass,
+  inputClass,
+  useToolboxAction,
+} from "./toolbox-ui";
 
 /** Deletes the instance after its name is typed. A running one also needs consent to kill it. */
 export function DangerZone({
@@ -34,7 +42,13 @@ export function DangerZone({
         </button>
         <span className="text-slate-600">Deletes {instanceKey.name} with all its snapshots.</span>
       </div>
-      <FeedbackLine feedback={feedback} busy={pending ? "Deleting… waiting for LXD" : null} testId="delete-message" />
+      <ActionStatus
+        instances={[instanceKey]}
+        busy={pending ? `Deleting ${instanceKey.name}…` : null}
+        feedback={feedback}
+        testId="delete-message"
+        canCancel={canOperate}
+      />
 
       {open && (
         <Modal title={`Delete ${instanceKey.name}?`} onClose={() => setOpen(false)}>

@@ -5,7 +5,7 @@ import { useState } from "react";
 import { incidentAction } from "@/app/(console)/instances/toolbox-actions";
 import type { InstanceKey } from "@/lib/instances/types";
 
-import { ConfirmButtons, FeedbackLine, Modal, dangerButtonClass, useToolboxAction } from "./toolbox-ui";
+import { ActionStatus, ConfirmButtons, Modal, dangerButtonClass, useToolboxAction } from "./toolbox-ui";
 
 const freezeText = {
   frozen: "froze the instance",
@@ -30,7 +30,13 @@ export function IncidentDialog({ instanceKey, canOperate }: { instanceKey: Insta
       >
         {pending ? "Responding…" : "Incident…"}
       </button>
-      <FeedbackLine feedback={feedback} busy={pending ? "Freezing and snapshotting… waiting for LXD" : null} testId="incident-message" />
+      <ActionStatus
+        instances={[instanceKey]}
+        busy={pending ? "Freezing and snapshotting…" : null}
+        feedback={feedback}
+        testId="incident-message"
+        canCancel={canOperate}
+      />
 
       {open && (
         <Modal title={`Incident on ${instanceKey.name}`} onClose={() => setOpen(false)}>

@@ -1,15 +1,26 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 
-import { migrateInstanceAction, planMigrationAction } from "@/app/(console)/instances/move-actions";
+import { migrateInstanceAction } from "@/app/(console)/instances/move-actions";
+import { ErrorAlert } from "@/components/operations/running-operations";
 import { Modal } from "@/components/operations/modal";
-import { ErrorAlert, RunningOperations } from "@/components/operations/running-operations";
 import { touchesInstance, useLiveOperations } from "@/components/operations/use-live-operations";
 import { instancePath } from "@/components/instances/paths";
 import type { MigrateResult, MigrationPlan } from "@/lib/hosts/migrate";
 import type { InstanceKey } from "@/lib/instances/types";
+
+import { DoneNote, MoveDialogButtons, MoveStatus, useMigrationPlan } from "./move-dialog-parts";
+
+/** Returns the first target the plan offers: a host, else a cluster member. */
+function firstTarget(plan: MigrationPlan): string {
+  const firstHost = plan.hosts[0];
+  const firstMember = plan.members[0];
+  if (firstHost) return `host:${firstHost.id}`;
+  if (firstMember) return `member:${firstMember}`;
+  return "";
+}
 
 /**
  * Moves the instance to another host or cluster member. Before anything
@@ -27,24 +38,13 @@ export function MigrateDialog({
   onClose: () => void;
 }) {
   const router = useRouter();
-  const [plan, setPlan] = useState<MigrationPlan | null>(null);
-  const [target, setTarget] = useState("");
+  const { plan, planError } = useMigrationPlan(instanceKey, open);
+  const [chosen, setTarget] = useState<string | null>(null);
+  const target = chosen ?? (plan ? firstTarget(plan) : "");
   const [live, setLive] = useState(false);
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
   const [result, setResult] = useState<MigrateResult | null>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    void planMigrationAction(instanceKey).then((answer) => {
-      if (!answer.ok) return setError(answer.error);
-      setPlan(answer.value);
-      const firstHost = answer.value.hosts[0];
-      const firstMember = answer.value.members[0];
-      if (firstHost) setTarget(`host:${firstHost.id}`);
-      else if (firstMember) setTarget(`member:${firstMember}`);
-    });
-  }, [open, instanceKey]);
 
   const targetHost = target.startsWith("host:") ? target.slice(5) : instanceKey.host;
   const operations = useLiveOperations(
@@ -73,7 +73,7 @@ export function MigrateDialog({
 
   return (
     <Modal title={`Migrate ${instanceKey.name}`} open={open} onClose={onClose}>
-      {!plan && !error && <p className="text-sm text-slate-500">Checking where the instance can go…</p>}
+      {!plan && !planError && <p className="text-sm text-slate-500">Checking where the instance can go…</p>}
       {plan && (
         <form onSubmit={submit} className="space-y-3">
           <label className="block">
@@ -125,45 +125,36 @@ export function MigrateDialog({
             <p className="text-sm text-slate-600">The instance is {plan.status.toLowerCase()}, so it moves as it is.</p>
           )}
 
-          {pending && <RunningOperations label="Migrating…" operations={operations} />}
-          <div aria-live="polite">
-            {error && <ErrorAlert text={error} />}
-            {result && (
-              <p className="rounded border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800">
-                Moved to {result.member ? `member ${result.member}` : `host ${result.host}`}
-                {result.downtimeMs !== null
-                  ? `, stopped for ${(result.downtimeMs / 1000).toFixed(1)} s`
-                  : ""}
-                .{" "}
-                <button
-                  type="button"
-                  className="underline"
-                  onClick={() => router.push(instancePath({ ...instanceKey, host: result.host }))}
+          <MoveStatus
+            pending={pending}
+            label="Migrating…"
+            operations={operations}
+            error={error}
+            done={
+              result && (
+                <DoneNote
+                  openLabel="Open it there"
+                  onOpen={() => router.push(instancePath({ ...instanceKey, host: result.host }))}
                 >
-                  Open it there
-                </button>
-              </p>
-            )}
-          </div>
-          <div className="flex justify-end gap-2">
-            <button type="button" onClick={onClose} className="rounded border border-slate-300 px-3 py-1.5">
-              Close
-            </button>
-            <button
-              type="submit"
-              disabled={pending || target === "" || result !== null}
-              className="rounded bg-sky-600 px-3 py-1.5 font-medium text-white hover:bg-sky-700 disabled:opacity-50"
-            >
-              {pending ? "Migrating…" : "Migrate"}
-            </button>
-          </div>
+                  Moved to {result.member ? `member ${result.member}` : `host ${result.host}`}
+                  {result.downtimeMs !== null
+                    ? `, stopped for ${(result.downtimeMs / 1000).toFixed(1)} s`
+                    : ""}
+                  .
+                </DoneNote>
+              )
+            }
+          />
+          <MoveDialogButtons
+            label="Migrate"
+            pendingLabel="Migrating…"
+            pending={pending}
+            disabled={pending || target === "" || result !== null}
+            onClose={onClose}
+          />
         </form>
       )}
-      {!plan && error && (
-        <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-          {error}
-        </p>
-      )}
+      {!plan && planError && <ErrorAlert text={planError} />}
     </Modal>
   );
 }

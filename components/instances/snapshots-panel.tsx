@@ -13,6 +13,7 @@ import type { SnapshotConfigKey, SnapshotsView } from "@/lib/instances/snapshots
 import type { InstanceKey, SnapshotSummary } from "@/lib/instances/types";
 
 import {
+  ActionStatus,
   ConfirmButtons,
   FeedbackLine,
   Modal,
@@ -58,7 +59,7 @@ export function SnapshotsPanel({
   const [restoring, setRestoring] = useState<SnapshotSummary | null>(null);
 
   const act = (label: string, action: Parameters<typeof run>[0], done: string) => {
-    setBusy(`${label}… waiting for LXD`);
+    setBusy(`${label}…`);
     run(action, () => done, () => setBusy(null));
   };
 
@@ -76,7 +77,13 @@ export function SnapshotsPanel({
         }
       />
 
-      <FeedbackLine feedback={feedback} busy={busy} testId="snapshot-message" />
+      <ActionStatus
+        instances={[instanceKey]}
+        busy={busy}
+        feedback={feedback}
+        testId="snapshot-message"
+        canCancel={canOperate}
+      />
 
       {view.snapshots.length === 0 ? (
         <p className="text-slate-500">No snapshots.</p>

@@ -8,6 +8,8 @@ import {
   type ToolboxResult,
   type ToolboxView,
 } from "@/app/(console)/instances/toolbox-actions";
+import { RunningOperations } from "@/components/operations/running-operations";
+import { useInstanceOperations } from "@/components/operations/use-live-operations";
 import type { InstanceKey } from "@/lib/instances/types";
 import { queryKeys } from "@/lib/query-keys";
 
@@ -77,6 +79,31 @@ export function useToolboxAction(key: InstanceKey) {
   };
 
   return { pending, feedback, setFeedback, run };
+}
+
+/**
+ * Shows the running action's label with the progress of its LXD operations
+ * on `instances` (and a Cancel button where LXD allows it) while `busy` is
+ * set, and the outcome of the last action after.
+ */
+export function ActionStatus({
+  instances,
+  busy,
+  feedback,
+  testId,
+  canCancel,
+}: {
+  instances: readonly InstanceKey[];
+  busy: string | null;
+  feedback: Feedback;
+  testId: string;
+  canCancel: boolean;
+}) {
+  const operations = useInstanceOperations(instances, busy !== null);
+  if (busy !== null) {
+    return <RunningOperations label={busy} operations={operations} canCancel={canCancel} />;
+  }
+  return <FeedbackLine feedback={feedback} busy={null} testId={testId} />;
 }
 
 /** Shows the outcome of the last action and announces it to screen readers. */

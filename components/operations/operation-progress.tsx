@@ -3,10 +3,15 @@
 import { useState, useTransition } from "react";
 
 import { cancelOperationAction } from "@/app/(console)/operations/actions";
-import { progressPercent } from "@/lib/hosts/operation-text";
+import { useNow } from "@/components/vnc/use-now";
+import { formatElapsed, progressPercent } from "@/lib/hosts/operation-text";
 import type { OperationProgress } from "@/lib/hosts/watcher";
 
-/** Shows one running LXD operation with a progress bar, and a cancel button where LXD allows it. */
+/**
+ * Shows one running LXD operation with a progress bar, and a cancel button
+ * where LXD allows it. Without a percentage from LXD the bar pulses and the
+ * time since LXD created the operation is shown.
+ */
 export function OperationProgressBar({
   operation,
   canCancel = true,
@@ -18,6 +23,8 @@ export function OperationProgressBar({
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
   const percent = progressPercent(operation.progress);
+  const now = useNow(1_000, percent === null);
+  const elapsed = percent === null ? formatElapsed(operation.createdAt, now) : null;
 
   const cancel = () => {
     setError(null);
@@ -34,6 +41,7 @@ export function OperationProgressBar({
           <span className="font-medium text-slate-800">{operation.description}</span> on{" "}
           {operation.host}
           {operation.progress ? ` · ${operation.progress}` : ""}
+          {elapsed && <span data-testid="operation-elapsed"> · running for {elapsed}</span>}
         </span>
         {canCancel && operation.mayCancel && (
           <button

@@ -7,15 +7,22 @@ import type { OperationProgress } from "@/lib/hosts/watcher";
 export function RunningOperations({
   label,
   operations,
+  canCancel = true,
 }: {
   label: string;
   operations: OperationProgress[];
+  /** Whether the user may cancel operations (instance:operate). */
+  canCancel?: boolean;
 }) {
   return (
-    <div className="space-y-2" aria-live="polite">
+    <div className="space-y-2" aria-live="polite" data-testid="running-operations">
       <p className="text-sm text-slate-600">{label}</p>
       {operations.map((operation) => (
-        <OperationProgressBar key={`${operation.host}/${operation.id}`} operation={operation} />
+        <OperationProgressBar
+          key={`${operation.host}/${operation.id}`}
+          operation={operation}
+          canCancel={canCancel}
+        />
       ))}
     </div>
   );

@@ -3,9 +3,10 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 
+import { touchesInstance } from "@/lib/hosts/operation-text";
 import type { OperationProgress } from "@/lib/hosts/watcher";
 
-export { touchesInstance } from "@/lib/hosts/operation-text";
+export { touchesInstance };
 
 const finalStatuses = new Set(["Success", "Failure", "Cancelled"]);
 
@@ -43,4 +44,19 @@ export function useLiveOperations(
   }, [queryClient, enabled]);
 
   return enabled ? operations : [];
+}
+
+/**
+ * Returns the running LXD operations on any of the instances in `keys`,
+ * while `enabled` is true, such as during a toolbox action on them.
+ */
+export function useInstanceOperations(
+  keys: readonly { host: string; name: string }[],
+  enabled: boolean,
+): OperationProgress[] {
+  return useLiveOperations(
+    (operation) =>
+      keys.some((key) => operation.host === key.host && touchesInstance(operation, key.name)),
+    enabled,
+  );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { progressPercent, touchesInstance } from "./operation-text";
+import { formatElapsed, progressPercent, touchesInstance } from "./operation-text";
 
 describe("progressPercent", () => {
   it.each([
@@ -29,5 +29,24 @@ describe("touchesInstance", () => {
 
   it("matches the instance of a snapshot URL", () => {
     expect(touchesInstance({ instances: ["/1.0/instances/web/snapshots/s1"] }, "web")).toBe(true);
+  });
+});
+
+describe("formatElapsed", () => {
+  const start = "2026-12-04T10:00:00.000Z";
+  const at = (seconds: number) => Date.parse(start) + seconds * 1000;
+
+  it.each([
+    [0, "0 s"],
+    [42.9, "42 s"],
+    [60, "1 min 00 s"],
+    [185, "3 min 05 s"],
+    [-5, "0 s"],
+  ])("formats %s seconds", (seconds, text) => {
+    expect(formatElapsed(start, at(seconds))).toBe(text);
+  });
+
+  it.each([null, "", "not a time"])("returns null for %s", (createdAt) => {
+    expect(formatElapsed(createdAt, at(10))).toBeNull();
   });
 });

@@ -24,3 +24,18 @@ export function touchesInstance(operation: OperationResources, name: string): bo
     return match?.[1] !== undefined && decodeURIComponent(match[1]) === name;
   });
 }
+
+/**
+ * Formats the time from `createdAt` (ISO 8601) to `now` (ms) as "42 s" or
+ * "3 min 05 s", or returns null without a valid start time. A start time
+ * ahead of `now`, as a host's clock may be, counts as 0 s.
+ */
+export function formatElapsed(createdAt: string | null, now: number): string | null {
+  const started = createdAt ? Date.parse(createdAt) : Number.NaN;
+  if (Number.isNaN(started)) return null;
+
+  const seconds = Math.max(0, Math.floor((now - started) / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${String(seconds % 60).padStart(2, "0")} s`;
+}

@@ -45,6 +45,7 @@ function progressEvent(id: string, fields: Partial<OperationProgress>): Operatio
     progress: null,
     instances: ["/1.0/instances/web"],
     mayCancel: false,
+    createdAt: null,
     error: null,
     ...fields,
   };

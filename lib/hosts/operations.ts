@@ -7,7 +7,12 @@ import {
   type operationStatuses,
 } from "@/lib/db/schema";
 import { ConsoleError } from "@/lib/errors";
-import { LxdError, waitForOperation, type LxdOperation } from "@/lib/lxd";
+import {
+  LxdError,
+  waitForOperation,
+  type LxdClient,
+  type LxdOperation,
+} from "@/lib/lxd";
 import { log } from "@/lib/log";
 
 import { getClient } from "./registry";
@@ -40,14 +45,19 @@ export async function runRecordedOperation(
   owner: OperationOwner,
   host: string,
   start: () => Promise<LxdOperation>,
-  options: { timeoutMs: number; onStarted?: (operation: LxdOperation) => void },
+  options: {
+    timeoutMs: number;
+    onStarted?: (operation: LxdOperation) => void;
+    /** Client that started the operation, or the host's shared client when unset. */
+    client?: LxdClient;
+  },
 ): Promise<LxdOperation> {
   const operation = await start();
   options.onStarted?.(operation);
   await recordStartedOperation(owner, host, operation);
 
   try {
-    const final = await waitForOperation(getClient(host), operation, {
+    const final = await waitForOperation(options.client ?? getClient(host), operation, {
       timeoutMs: options.timeoutMs,
     });
     await recordOperationOutcome(owner.db, host, operation.id, {

@@ -42,6 +42,8 @@ export interface OperationProgress {
   mayCancel: boolean;
   /** LXD's error text of a failed operation, null otherwise. */
   error: string | null;
+  /** When LXD created the operation (ISO 8601), for the elapsed time. */
+  createdAt: string | null;
 }
 
 /** Event the watcher sends to subscribers; the SSE route forwards it unchanged. */
@@ -335,6 +337,7 @@ function operationProgress(
     instances: operation.resources?.instances ?? [],
     mayCancel: operation.may_cancel,
     error: operation.err === "" ? null : operation.err,
+    createdAt: operation.created_at || null,
   };
 }
 

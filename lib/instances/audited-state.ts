@@ -34,7 +34,8 @@ export async function changeStateAudited(
     auditTarget(request, `instance.${action}`, { force, ...request.auditParams }),
     async (audit) => {
       const client = getClient(key.host);
-      await runOperation(client, audit, key, action, () =>
+      const recording = { db, audit, actor: request.actor, action: `instance.${action}` };
+      await runOperation(client, recording, key, action, () =>
         changeInstanceState(client, key, action, { force, timeout: STOP_TIMEOUT_SECONDS }),
       );
     },

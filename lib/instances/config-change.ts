@@ -3,11 +3,11 @@ import { z } from "zod";
 import { runAudited, type AuditContext } from "@/lib/audit/audit";
 import type { Db } from "@/lib/db/client";
 import { ConsoleError, describeLxdMessage } from "@/lib/errors";
+import { runRecordedOperation, type OperationOwner } from "@/lib/hosts/operations";
 import { getClient, getHost } from "@/lib/hosts/registry";
 import {
   LxdError,
   getInstance,
-  waitForOperation,
   type LxdClient,
   type LxdInstance,
   type LxdOperation,
@@ -117,13 +117,14 @@ export async function applyConfigChange(
       params.after = diff.after;
 
       const first = withoutLateKeys(put, instance, diff, request.writeLast ?? []);
-      await runOperation(client, audit, key, "change", () =>
+      const recording = { db, audit, actor: request.actor, action: request.action };
+      await runOperation(client, recording, key, "change", () =>
         replaceInstance(client, key, first ?? put, { etag: request.etag ?? etag }),
       );
       if (first !== null) {
         // The first PUT passed the If-Match check, so this one builds on it.
         const { etag: nextEtag } = await readInstance(client, key);
-        await runOperation(client, audit, key, "change", () =>
+        await runOperation(client, recording, key, "change", () =>
           replaceInstance(client, key, put, { etag: nextEtag }),
         );
       }
@@ -184,31 +185,43 @@ export async function readInstance(
   }
 }
 
+/** The action an LXD operation belongs to, for the audit rows and operation_history. */
+export interface OperationRecording {
+  db: Db;
+  audit: AuditContext;
+  /** The acting user, recorded as the operation's actor. */
+  actor: Actor["actor"];
+  /** Dotted audit action, such as "instance.snapshot.create". */
+  action: string;
+}
+
 /**
- * Starts an LXD operation, records its id in the audit context and waits
- * for it to finish. Errors are rewritten to name the instance and the verb.
+ * Starts an LXD operation, records its id in the audit context and in
+ * operation_history, and waits for it to finish. While it runs, the fleet
+ * watcher's operation events carry its progress to the browser and to its
+ * operation_history row. Errors are rewritten to name the instance and the
+ * verb.
  */
-// TODO: The toolbox panels show only "waiting for LXD" until the outcome,
-// because the server action waits here; the operation's progress metadata
-// never reaches the browser.
 export async function runOperation(
   client: LxdClient,
-  audit: AuditContext,
+  recording: OperationRecording,
   key: InstanceKey,
   verb: string,
   start: () => Promise<LxdOperation>,
 ): Promise<LxdOperation> {
-  let operation: LxdOperation;
+  const owner: OperationOwner = {
+    db: recording.db,
+    actor: recording.actor.email,
+    correlationId: recording.audit.correlationId,
+    action: recording.action,
+    project: key.project,
+    instance: key.name,
+  };
   try {
-    operation = await start();
-  } catch (error) {
-    throw describeLxdFailure(error, key, verb);
-  }
-
-  audit.setOperationId(operation.id);
-  try {
-    return await waitForOperation(client, operation, {
+    return await runRecordedOperation(owner, key.host, start, {
+      client,
       timeoutMs: OPERATION_TIMEOUT_MS,
+      onStarted: (operation) => recording.audit.setOperationId(operation.id),
     });
   } catch (error) {
     throw describeLxdFailure(error, key, verb);

@@ -52,12 +52,13 @@ export async function deleteInstanceAudited(
           "first, or choose a forced delete, which kills its processes.",
       );
     }
+    const recording = { db, audit, actor: request.actor, action: "instance.delete" };
     if (active) {
-      await runOperation(client, audit, key, "stop", () =>
+      await runOperation(client, recording, key, "stop", () =>
         changeInstanceState(client, key, "stop", { force: true }),
       );
     }
 
-    await runOperation(client, audit, key, "delete", () => deleteInstance(client, key));
+    await runOperation(client, recording, key, "delete", () => deleteInstance(client, key));
   });
 }

@@ -212,7 +212,8 @@ export async function createInstanceSnapshot(
         }
       }
 
-      await runOperation(client, audit, key, `snapshot`, () =>
+      const recording = { db, audit, actor: request.actor, action: "instance.snapshot.create" };
+      await runOperation(client, recording, key, `snapshot`, () =>
         createSnapshot(client, key, name, { stateful }),
       );
     },
@@ -262,7 +263,8 @@ async function runSnapshotAction(
     async (audit) => {
       const name = parseInput(snapshotNameSchema, request.name);
       const client = getClient(key.host);
-      await runOperation(client, audit, key, `${verb} snapshot "${name}" of`, () =>
+      const recording = { db, audit, actor: request.actor, action: `instance.snapshot.${verb}` };
+      await runOperation(client, recording, key, `${verb} snapshot "${name}" of`, () =>
         start(client, key, name),
       );
     },
