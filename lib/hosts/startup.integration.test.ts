@@ -86,7 +86,9 @@ async function runChild(env: Record<string, string>) {
         SANDBOX_CONSOLE_DATA: dataDir,
         ...env,
       },
-      timeoutMs: 60_000,
+      // tsx compiles the console's modules in each child, which took up to
+      // 50 s on a 2-core machine while a console build ran.
+      timeoutMs: 110_000,
     },
   );
   const rowsLine = result.stdout.split("\n").find((line) => line.startsWith("ROWS "));
@@ -187,7 +189,7 @@ describe("hosts added in the console at start", () => {
     expect(wrong.stdout).toContain("loading a host added in the console failed");
     expectNoKey(wrong.stdout + wrong.stderr, "the output of a start with a wrong key");
     expect(wrong.stdout.includes(wrongKey)).toBe(false);
-  });
+  }, 240_000);
 
   it("stops watching a removed host", async () => {
     const name = uniqueInstanceName("gone");
