@@ -84,14 +84,19 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     serverLog.info({ signal }, "shutting down");
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
-    server.close(() => process.exit(0));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // VNC views end their execs and write their audit rows first, and tile
     // watches write theirs without waiting out their window; then the event
-    // streams, which keep close() waiting, are cut.
+    // streams, which keep close() waiting, are cut. The process exits only
+    // after both, since close() alone returns at once when no browser is
+    // connected and would cut those audit writes short.
     void getVncSessions()
       .closeAll(SHUTDOWN_GRACE_MS - 1_000)
       .then(() => getTileWatches().closeIdle())
-      .finally(() => server.closeAllConnections());
+      .finally(() => {
+        server.closeAllConnections();
+        void closed.then(() => process.exit(0));
+      });
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
