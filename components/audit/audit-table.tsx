@@ -1,6 +1,7 @@
 import Link from "next/link";
 
 import type { AuditEvent } from "@/lib/audit/audit";
+import { describePruneRecord } from "@/lib/audit/prune-record";
 import { formatTime } from "@/lib/format";
 
 export const resultStyles: Record<string, string> = {
@@ -63,9 +64,10 @@ export function AuditTable({ rows, emptyHref = "/audit" }: { rows: AuditEvent[];
 
 function AuditRow({ row }: { row: AuditEvent }) {
   const where = row.instance ? `${row.host} / ${row.project}` : "";
+  const prune = describePruneRecord(row);
 
   return (
-    <tr data-testid="audit-row" className="align-top">
+    <tr data-testid="audit-row" className={`align-top ${prune ? "bg-amber-50" : ""}`}>
       <td className="whitespace-nowrap px-3 py-2 tabular-nums text-slate-600">
         <Link href={`/audit/${row.id}`} className="hover:text-sky-700 hover:underline" title={`Row ${row.id}`}>
           {formatTime(new Date(row.at).toISOString())}
@@ -113,6 +115,7 @@ function AuditRow({ row }: { row: AuditEvent }) {
         {row.operationId ?? "—"}
       </td>
       <td className="px-3 py-2 text-xs text-slate-600">
+        {prune && <div className="mb-1 font-medium text-amber-900">{prune}</div>}
         <AuditDetails error={row.error} params={row.params} />
       </td>
     </tr>

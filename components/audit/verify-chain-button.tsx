@@ -6,7 +6,8 @@ import { useState, useTransition } from "react";
 import { verifyChainAction, type VerifyChainResult } from "@/app/(console)/audit/actions";
 
 const reasons = {
-  prev_hash_mismatch: "its prev_hash does not match the hash of the row before it (a row was removed, inserted or reordered)",
+  prev_hash_mismatch:
+    "its prev_hash does not match the hash of the row before it, or for the first row the hash the newest prune recorded (a row was removed, inserted or reordered)",
   hash_mismatch: "its hash does not match its fields (the row was changed)",
 } as const;
 
@@ -46,7 +47,17 @@ function ChainResult({ result }: { result: VerifyChainResult }) {
   if (!broken) {
     return (
       <span className="text-emerald-700">
-        Chain intact: {report.checkedRows} rows checked in {elapsedMs} ms.
+        Chain intact: {report.checkedRows} rows checked in {elapsedMs} ms
+        {report.anchor && (
+          <>
+            , starting after row {report.anchor.lastRemovedId} as the prune in{" "}
+            <Link href={`/audit/${report.anchor.recordId}`} className="font-medium underline">
+              row {report.anchor.recordId}
+            </Link>{" "}
+            records
+          </>
+        )}
+        .
       </span>
     );
   }

@@ -146,6 +146,14 @@ export const accessTable: Record<string, AccessEntry> = {
     validInput: { id: "authz" },
   },
   "ACTION app/(console)/audit/actions.ts#verifyChainAction": { requires: "audit:read" },
+  "ACTION app/(console)/audit/actions.ts#planPruneAction": {
+    requires: "audit:prune",
+    validInput: { before: "2000-01-01" },
+  },
+  "ACTION app/(console)/audit/actions.ts#pruneAuditAction": {
+    requires: "audit:prune",
+    validInput: { before: "2000-01-01", expectedRows: 0 },
+  },
   "ACTION app/(console)/admin/users/actions.ts#createAccountAction": {
     requires: "user:manage",
     validInput: { email: "authz-check@console.localhost", name: "Authz", role: "auditor" },

@@ -3,6 +3,10 @@ import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "@/lib/db/client";
 import type { AuditEvent } from "@/lib/db/schema";
 
+import { PRUNE_ACTION } from "./prune-record";
+
+export { PRUNE_ACTION } from "./prune-record";
+
 /** The row fields covered by the hash: every column except `hash` itself. */
 export type HashedAuditFields = Omit<AuditEvent, "hash">;
 
@@ -70,9 +74,6 @@ export function computeAuditHash(row: HashedAuditFields): string {
 function hashFields(fields: (string | number | null)[]): string {
   return hash("sha256", JSON.stringify(fields), "hex");
 }
-
-/** Action of the outcome row that retention pruning appends. */
-export const PRUNE_ACTION = "audit.retention.prune";
 
 /** The reason a row breaks the chain. */
 export type ChainBreak = "prev_hash_mismatch" | "hash_mismatch";

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { ActivityChart } from "@/components/audit/activity-chart";
 import { AuditFilterForm } from "@/components/audit/audit-filter-form";
 import { AuditTable } from "@/components/audit/audit-table";
+import { PrunePanel } from "@/components/audit/prune-panel";
 import { VerifyChainButton } from "@/components/audit/verify-chain-button";
 import { loadAuditActivity } from "@/lib/audit/activity";
 import {
@@ -19,12 +20,16 @@ import {
   type AuditFilterKey,
   type AuditFilters,
 } from "@/lib/audit/filters";
+import { userCan } from "@/lib/auth/permissions";
 import { requirePageUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { userMessage } from "@/lib/errors";
 
 export const metadata: Metadata = { title: "Audit log" };
 export const dynamic = "force-dynamic";
+
+/** Days of audit log the prune form offers to keep at first. */
+const DEFAULT_RETENTION_DAYS = 365;
 
 type SearchParams = Record<string, string | string[] | undefined>;
 
@@ -33,7 +38,7 @@ export default async function AuditPage({
 }: {
   searchParams: Promise<SearchParams>;
 }) {
-  await requirePageUser("audit:read");
+  const user = await requirePageUser("audit:read");
 
   // A bad filter or page position is the visitor's to fix, so it gets a
   // message here. Errors while loading go to the route's error boundary.
@@ -95,8 +100,14 @@ export default async function AuditPage({
           <PageLinks page={page} filterQuery={filterQuery} />
         </div>
       )}
+
+      {userCan(user, "audit:prune") && <PrunePanel defaultBefore={defaultPruneDate()} />}
     </div>
   );
+}
+
+function defaultPruneDate(): string {
+  return new Date(Date.now() - DEFAULT_RETENTION_DAYS * 86_400_000).toISOString().slice(0, 10);
 }
 
 function submittedValues(params: SearchParams): Partial<Record<AuditFilterKey, string>> {
