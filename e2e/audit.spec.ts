@@ -19,7 +19,7 @@ test.describe("audit log as the auditor", () => {
     await page.goto("/login");
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/\/instances$/);
     await context.storageState({ path: auditorState });
     await context.close();

@@ -10,7 +10,7 @@ test.describe("sign-in", () => {
   test("pages redirect to the sign-in page", async ({ page }) => {
     await page.goto("/instances");
     await expect(page).toHaveURL(/\/login/);
-    await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
     await page.screenshot({ path: "test-results/login.png" });
   });
 
@@ -25,7 +25,7 @@ test.describe("sign-in", () => {
     await page.goto("/login");
     await page.getByLabel("Email").fill("e2e-admin@console.localhost");
     await page.getByLabel("Password").fill("not-the-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("status")).toContainText("The email or password is incorrect.");
     await expect(page).toHaveURL(/\/login/);
   });
