@@ -28,12 +28,13 @@ declare module "vitest" {
   }
 }
 
-const DAEMON_NAME = "vitest-a";
+const DEFAULT_DAEMON_NAME = "vitest-a";
 
 /**
- * Starts the private LXD daemon `vitest-a` (HTTPS on 127.0.0.1:18443, or
- * the port in SANDBOX_TEST_LXD_PORT) with the test-tiny image for the whole
- * run, or joins it when a concurrent run in this tree already started it.
+ * Starts the private LXD daemon `vitest-a` (or the name in
+ * SANDBOX_TEST_LXD_NAME; HTTPS on 127.0.0.1:18443, or the port in
+ * SANDBOX_TEST_LXD_PORT) with the test-tiny image for the whole run, or
+ * joins it when a concurrent run in this tree already started it.
  * SANDBOX_TEST_LXD=0 runs without a daemon, and the integration suites are
  * skipped.
  */
@@ -51,7 +52,7 @@ export default async function setup(
   // import the image twice nor create two client certificates.
   let httpsEndpoint: LxdTestDaemonContext["httpsEndpoint"] | undefined;
   const lease = await acquireSharedDaemon(
-    { name: DAEMON_NAME, httpsPort: httpsPort() },
+    { name: process.env.SANDBOX_TEST_LXD_NAME || DEFAULT_DAEMON_NAME, httpsPort: httpsPort() },
     async (daemon) => {
       await importTinyImage(daemon);
       httpsEndpoint = await trustedHttpsEndpoint(daemon);
