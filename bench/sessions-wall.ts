@@ -215,7 +215,8 @@ async function run(): Promise<void> {
   const lxdPid = await daemonPid();
 
   const single = await measureWall(page, 1, consolePid, lxdPid);
-  const auditAfterSingle = await countVncAuditRows();
+  // The wall would connect each new sandbox's tile while it boots.
+  await page.goto("about:blank");
 
   const bootStarted = Date.now();
   const rest = await bootSandboxes(daemon, names.slice(1), pool, bootOptions);
@@ -230,14 +231,13 @@ async function run(): Promise<void> {
   await waitForFrames(page, ready.length, 120_000);
   await mkdir(path.join(root, "test-results"), { recursive: true });
   await page.screenshot({ path: path.join(root, "test-results", "sessions-wall.png") });
-  const auditAfterFull = await countVncAuditRows();
 
   printFigures(single, full);
-  console.log(
-    `Audit rows with action vnc.*: ${auditAfterSingle} after the 1-tile visits, ` +
-      `${auditAfterFull} after the ${ready.length}-tile visits ` +
-      `(${clicks + 2} wall loads each, ${clicks} full views each)`,
-  );
+  // Closing the browser ends every view, and stopping the console makes
+  // the tile watches write their close rows without waiting out their window.
+  await browser.close();
+  await stopConsole();
+  printAuditRows(await countVncAuditRows(), clicks * 2 + 3);
   console.log(`Machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`);
   console.log(`Total time before cleanup: ${secondsSince(started)} s`);
 }
@@ -330,14 +330,49 @@ async function daemonPid(): Promise<number> {
   return Number(text.trim());
 }
 
-async function countVncAuditRows(): Promise<number> {
+async function stopConsole(): Promise<void> {
+  const running = server;
+  if (!running?.pid || running.exitCode !== null) return;
+  const exited = new Promise((resolve) => running.once("exit", resolve));
+  process.kill(-running.pid, "SIGTERM");
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+}
+
+interface AuditRowCount {
+  action: string;
+  mode: string | null;
+  rows: number;
+  /** Sum of the close rows' tile connections, for tile watches. */
+  connections: number;
+}
+
+async function countVncAuditRows(): Promise<AuditRowCount[]> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
-    const [row] = await sql<{ count: string }[]>`
-      select count(*) from audit_events where action like 'vnc.%'`;
-    return Number(row?.count ?? 0);
+    const rows = await sql<{ action: string; mode: string | null; rows: string; connections: string | null }[]>`
+      select action, params->>'mode' as mode, count(*) as rows,
+             sum((params->>'connections')::int) as connections
+      from audit_events where action like 'vnc.%'
+      group by 1, 2 order by 1, 2`;
+    return rows.map((row) => ({
+      action: row.action,
+      mode: row.mode,
+      rows: Number(row.rows),
+      connections: Number(row.connections ?? 0),
+    }));
   } finally {
     await sql.end();
+  }
+}
+
+function printAuditRows(counts: AuditRowCount[], wallLoads: number): void {
+  console.log(`\nAudit rows of VNC views (${wallLoads} wall loads in all):`);
+  for (const count of counts) {
+    const connections =
+      count.action === "vnc.view.close" && count.mode === "tile"
+        ? `, covering ${count.connections} tile connections`
+        : "";
+    console.log(`  ${count.action} (${count.mode ?? "no mode"}): ${count.rows}${connections}`);
   }
 }
 
