@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Raises the kernel's inotify limits to the values LXD's production-setup
 # guide ("Server settings for a LXD production setup") suggests, when they
-# are lower. Linux counts the inotify instances of every unprivileged
-# container against one limit, fs.inotify.max_user_instances, whose kernel
-# default is 128. A browser sandbox opens about 10 of them (systemd, logind,
-# dbus, getty and Chromium), so at the default the 13th or so sandbox fails
-# to boot: its systemd logs "Failed to create inotify object: Too many open
+# are lower. The unprivileged containers of one LXD host shared one limit
+# here, fs.inotify.max_user_instances, whose kernel default is 128. A
+# browser sandbox opens about 10 inotify instances (systemd, logind, dbus,
+# getty and Chromium), so at the default the 13th or so sandbox fails to
+# boot: its systemd logs "Failed to create inotify object: Too many open
 # files" and Chromium never starts.
 set -euo pipefail
 
