@@ -39,8 +39,8 @@ export function MigrateDialog({
 }) {
   const router = useRouter();
   const { plan, planError } = useMigrationPlan(instanceKey, open);
-  const [chosen, setTarget] = useState<string | null>(null);
-  const target = chosen ?? (plan ? firstTarget(plan) : "");
+  const [chosenTarget, setChosenTarget] = useState<string | null>(null);
+  const target = chosenTarget ?? (plan ? firstTarget(plan) : "");
   const [live, setLive] = useState(false);
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
@@ -80,7 +80,7 @@ export function MigrateDialog({
             <span className="text-sm font-medium">Move to</span>
             <select
               value={target}
-              onChange={(event) => setTarget(event.target.value)}
+              onChange={(event) => setChosenTarget(event.target.value)}
               className="mt-1 w-full rounded border border-slate-300 px-2 py-1.5"
             >
               {plan.hosts.map((host) => (
