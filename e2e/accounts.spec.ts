@@ -72,7 +72,7 @@ test.describe("accounts page", () => {
     // Create: the one-time password is shown once, with the no-email notice.
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Name").fill("E2E Person");
-    await page.getByLabel("Role", { exact: true }).selectOption("support");
+    await page.getByLabel("Role of the new account").selectOption("support");
     await page.getByRole("button", { name: "Create account" }).click();
     const panel = page.getByRole("region", { name: "One-time password" });
     await expect(panel).toContainText(email);
@@ -88,7 +88,7 @@ test.describe("accounts page", () => {
     // First sign-in goes to the account page until the password is changed.
     const user = await newUserPage(browser);
     await signInAs(user, email, oneTime, /\/account$/);
-    await expect(user.getByRole("alert")).toContainText("An admin set your password");
+    await expect(user.getByText("An admin set your password")).toBeVisible();
     await user.goto("/instances");
     await expect(user).toHaveURL(/\/account$/);
     await screenshot(user, "accounts-must-change");

@@ -303,7 +303,7 @@ function CreateAccountForm({
         </label>
         <label className="block">
           <span className="text-sm font-medium">Role</span>
-          <select value={form.role} onChange={(event) => setForm({ ...form, role: event.target.value as Role })} className="mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1.5">
+          <select aria-label="Role of the new account" value={form.role} onChange={(event) => setForm({ ...form, role: event.target.value as Role })} className="mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1.5">
             {roles.map((role) => (
               <option key={role} value={role}>
                 {role}
