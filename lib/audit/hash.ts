@@ -79,8 +79,9 @@ function hashFields(fields: (string | number | null)[]): string {
 export type ChainBreak = "prev_hash_mismatch" | "hash_mismatch";
 
 /**
- * Where pruning cut the chain, from the newest successful prune record that
- * removed rows: the first remaining row must link to `lastRemovedHash`.
+ * The point where pruning cut the chain, from the newest successful prune
+ * record that removed rows. The first remaining row must link to
+ * `lastRemovedHash`.
  */
 export interface PruneAnchor {
   /** Id of the prune record, which is itself a row of the chain. */
@@ -184,68 +185,57 @@ export async function readPruneAnchor(db: Db): Promise<PruneAnchor | null> {
   };
 }
 
-/** A row as readChainBatch selects it: the hashed fields as text. */
+/**
+ * A row as readChainBatch selects it. Postgres writes the fields that need
+ * no work in JavaScript as JSON text, so each row costs 7 parsed columns
+ * instead of 18.
+ */
 interface RawChainRow extends Record<string, unknown> {
   id: string | number;
-  /** Seconds since the epoch, which float8 holds to well below a millisecond. */
+  /** Seconds since the epoch, exact to well below a millisecond in a float8. */
   at_epoch: number;
-  correlation_id: string | null;
-  phase: string;
-  actor_id: string | null;
-  actor: string;
-  source_address: string | null;
-  action: string;
-  host: string | null;
-  project: string | null;
-  instance: string | null;
+  /** The JSON of correlation_id to instance, comma-separated. */
+  middle_json: string;
   params: string | null;
-  result: string;
-  error: string | null;
-  operation_id: string | null;
-  duration_ms: string | number | null;
+  /** The JSON of result to prev_hash, comma-separated. */
+  tail_json: string;
   prev_hash: string | null;
   hash: string;
 }
 
 /**
  * Computes the same hash as computeAuditHash from a row as read by
- * readChainBatch, without building Date objects or an AuditEvent.
+ * readChainBatch. Postgres's to_json escapes text as JSON.stringify does
+ * (quote, backslash, \b \f \n \r \t and \u00xx for other control
+ * characters). The two differ only on lone surrogates, which Postgres text
+ * cannot contain. A difference would show as a hash mismatch.
  */
 function computeRawRowHash(row: RawChainRow): string {
-  return hashFields([
-    HASH_FORMAT,
-    Number(row.id),
-    new Date(Math.round(row.at_epoch * 1000)).toISOString(),
-    row.correlation_id,
-    row.phase,
-    row.actor_id,
-    row.actor,
-    row.source_address,
-    row.action,
-    row.host,
-    row.project,
-    row.instance,
-    row.params === null ? null : canonicalJson(JSON.parse(row.params)),
-    row.result,
-    row.error,
-    row.operation_id,
-    row.duration_ms === null ? null : Number(row.duration_ms),
-    row.prev_hash,
-  ]);
+  const at = new Date(Math.round(row.at_epoch * 1000)).toISOString();
+  const params = row.params === null ? "null" : JSON.stringify(canonicalJson(JSON.parse(row.params)));
+  const text = `["${HASH_FORMAT}",${Number(row.id)},"${at}",${row.middle_json},${params},${row.tail_json}]`;
+  return hash("sha256", text, "hex");
 }
 
 /**
- * Reads the rows after `afterId` in id order, with params as text. The
- * server computes date_part's float8 faster than to_char or numeric epoch
- * forms, which cost the server 2 to 3 times as much in a probe.
+ * Reads the rows after `afterId` in id order. The server computes
+ * date_part's float8 faster than to_char or numeric epoch forms, which cost
+ * it 2 to 3 times as much in a probe.
  */
 async function readChainBatch(db: Db, afterId: number): Promise<RawChainRow[]> {
   return queryRows<RawChainRow>(
     db,
     sql`select id, date_part('epoch', at) as at_epoch,
-          correlation_id, phase, actor_id, actor, source_address, action,
-          host, project, instance, params::text as params, result, error,
-          operation_id, duration_ms, prev_hash, hash
+          coalesce(to_json(correlation_id)::text, 'null') || ',' || to_json(phase)::text || ','
+            || coalesce(to_json(actor_id)::text, 'null') || ',' || to_json(actor)::text || ','
+            || coalesce(to_json(source_address)::text, 'null') || ',' || to_json(action)::text || ','
+            || coalesce(to_json(host)::text, 'null') || ',' || coalesce(to_json(project)::text, 'null') || ','
+            || coalesce(to_json(instance)::text, 'null') as middle_json,
+          params::text as params,
+          to_json(result)::text || ',' || coalesce(to_json(error)::text, 'null') || ','
+            || coalesce(to_json(operation_id)::text, 'null') || ',' || coalesce(duration_ms::text, 'null') || ','
+            || coalesce(to_json(prev_hash)::text, 'null') as tail_json,
+          prev_hash, hash
         from audit_events
         where id > ${afterId}
         order by id

@@ -147,6 +147,28 @@ describe("audit chain tampering", () => {
     expect(report.firstBroken).toEqual({ id: rows[1]!.id + 100, reason: "prev_hash_mismatch" });
   });
 
+  it("verifies rows with escaped text", async () => {
+    const tricky = 'quote " backslash \\ tab \t newline \n bell \u0007 del \u007f line \u2028 emoji \u{1F600} é';
+    for (const text of [tricky, "", "null", "\\u0041"]) {
+      await recordAuditEvent(db, {
+        actor: { id: text, email: text },
+        sourceAddress: text,
+        action: `instance.${text}`,
+        host: text,
+        project: text,
+        instance: text,
+        params: { [text]: text, nested: { z: [text, 1.5, -0, 1e21, null, true], a: {} } },
+        result: "failure",
+        error: text,
+        operationId: text,
+        correlationId: "6f1c0f2e-2b7a-4c43-9a57-1d2a3b4c5d6e",
+        durationMs: 2_000_000_000,
+      });
+    }
+
+    expect((await inspectAuditChain(db)).firstBroken).toBeNull();
+  });
+
   it("reports an intact chain with its size", async () => {
     const rows = await appendRows(4);
 
