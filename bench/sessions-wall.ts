@@ -2,7 +2,7 @@
 //
 //   npx tsx bench/sessions-wall.ts [--sandboxes 24] [--concurrency 3]
 //       [--seconds 20] [--clicks 3] [--memory-limit 1GiB] [--viewport 2560x1440]
-//       [--database postgres://postgres@127.0.0.1:5432/h_vnc]
+//       [--database postgres://postgres@127.0.0.1:5432/h_vnc] [--skip-build]
 //
 // Starts a private LXD daemon (vnc-wall, HTTPS on 127.0.0.1:18491) and boots
 // one browser sandbox. Serves the production build of the console on
@@ -55,6 +55,7 @@ const { values } = parseArgs({
     "memory-limit": { type: "string", default: "1GiB" },
     "pool-size": { type: "string", default: "16GiB" },
     viewport: { type: "string", default: "2560x1440" },
+    "skip-build": { type: "boolean", default: false },
     database: {
       type: "string",
       default: "postgres://postgres@127.0.0.1:5432/h_vnc",
@@ -263,12 +264,15 @@ async function startConsole(lxd: TestDaemon): Promise<number> {
 
   await ensureDatabase();
   await runCommandOrThrow("npx", ["tsx", "e2e/support/seed-database.ts"], { env });
-  // Next builds share the checkout's .next folder, so they take the e2e lock.
-  await runCommandOrThrow(
-    "flock",
-    ["/tmp/sandbox-console-e2e.lock", "scripts/build-console.sh"],
-    { env, timeoutMs: 900_000 },
-  );
+  // Next builds share the checkout's .next folder, so they take the e2e
+  // lock. --skip-build serves a build made beforehand without queueing for it.
+  if (!values["skip-build"]) {
+    await runCommandOrThrow(
+      "flock",
+      ["/tmp/sandbox-console-e2e.lock", "scripts/build-console.sh"],
+      { env, timeoutMs: 900_000 },
+    );
+  }
 
   await mkdir(path.join(root, "test-results"), { recursive: true });
   const logFile = await openFile(path.join(root, "test-results", "bench-wall-console.log"), "w");
