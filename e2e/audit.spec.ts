@@ -2,6 +2,10 @@ import { readFile } from "node:fs/promises";
 
 import { expect, test } from "@playwright/test";
 
+import { pruneAuditLog } from "@/lib/audit/prune";
+import { closeDb, createDb } from "@/lib/db/client";
+import { testDatabaseUrl } from "@/lib/db/test-database";
+
 import { e2eAccounts } from "./support/accounts";
 
 // The auditor's sign-in itself writes "auth." rows, so the filters and the
@@ -81,6 +85,22 @@ test.describe("audit log as the auditor", () => {
     }
   });
 
+  test("sees prune records and no prune form", async ({ page }) => {
+    // A prune with a cut point before every row removes nothing, so the
+    // other specs keep their rows, but it still writes a prune record.
+    const db = createDb(testDatabaseUrl());
+    try {
+      await pruneAuditLog(db, { before: new Date("2000-01-01T00:00:00Z"), actor: { system: "e2e" } });
+    } finally {
+      await closeDb(db);
+    }
+
+    await page.goto("/audit?action=audit.retention.");
+    const record = page.getByTestId("audit-row").filter({ hasText: "Removed no rows" }).first();
+    await expect(record).toContainText("none were older than 2000-01-01 00:00:00 UTC");
+    await expect(page.getByRole("heading", { name: "Retention" })).toHaveCount(0);
+  });
+
   test("export needs a session", async ({ playwright, baseURL }) => {
     // A new request context would otherwise take the auditor's cookies from
     // test.use above.
@@ -94,5 +114,30 @@ test.describe("audit log as the auditor", () => {
     } finally {
       await request.dispose();
     }
+  });
+});
+
+test.describe("retention pruning as the admin", () => {
+  test("counts the rows before a prune", async ({ page }) => {
+    await page.goto("/audit");
+    const panel = page.getByRole("region", { name: "Retention" });
+    await expect(panel).toBeVisible();
+
+    await panel.getByLabel("Remove rows older than").fill("2000-01-01");
+    await panel.getByRole("button", { name: "Count rows" }).click();
+
+    await expect(panel).toContainText("No rows are older than 2000-01-01. Nothing would be removed.");
+    await expect(panel.getByRole("button", { name: /^Remove/ })).toHaveCount(0);
+    await page.screenshot({ path: test.info().outputPath("audit-retention.png"), fullPage: true });
+  });
+
+  test("rejects a cut point in the future", async ({ page }) => {
+    await page.goto("/audit");
+    const panel = page.getByRole("region", { name: "Retention" });
+
+    await panel.getByLabel("Remove rows older than").fill("2999-01-01");
+    await panel.getByRole("button", { name: "Count rows" }).click();
+
+    await expect(panel.getByRole("alert")).toContainText("it is in the future");
   });
 });

@@ -2,11 +2,25 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, useTransition } from "react";
+import { useState, useSyncExternalStore, useTransition } from "react";
 
 import { planPruneAction, pruneAuditAction, type PrunePreview } from "@/app/(console)/audit/actions";
 
 type Message = { kind: "ok" | "error"; text: string; recordId?: number } | null;
+
+const subscribeToNothing = () => () => {};
+
+/**
+ * Returns false on the server and during hydration, true after. Hydration
+ * would reset a date typed before it, so the form stays disabled until then.
+ */
+function useHydrated(): boolean {
+  return useSyncExternalStore(
+    subscribeToNothing,
+    () => true,
+    () => false,
+  );
+}
 
 const buttonStyle = "rounded border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-50 disabled:opacity-60";
 
@@ -20,6 +34,7 @@ export function PrunePanel({ defaultBefore }: { defaultBefore: string }) {
   const [preview, setPreview] = useState<PrunePreview | null>(null);
   const [message, setMessage] = useState<Message>(null);
   const [pending, startTransition] = useTransition();
+  const hydrated = useHydrated();
 
   const count = () => {
     setMessage(null);
@@ -65,6 +80,7 @@ export function PrunePanel({ defaultBefore }: { defaultBefore: string }) {
           <input
             type="date"
             value={before}
+            disabled={!hydrated}
             onChange={(event) => {
               setBefore(event.target.value);
               setPreview(null);
@@ -72,7 +88,7 @@ export function PrunePanel({ defaultBefore }: { defaultBefore: string }) {
             className="rounded border border-slate-300 px-2 py-1"
           />
         </label>
-        <button type="button" onClick={count} disabled={pending || before === ""} className={buttonStyle}>
+        <button type="button" onClick={count} disabled={!hydrated || pending || before === ""} className={buttonStyle}>
           Count rows
         </button>
       </div>
