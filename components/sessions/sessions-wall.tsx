@@ -23,6 +23,10 @@ async function fetchFleet(): Promise<FleetSnapshot> {
  * Renders every running browser sandbox on every reachable host as a live
  * tile. The fleet query that the instance list uses keeps the set current.
  */
+// TODO: with 24 live tiles the page is slow on a loaded two-core machine:
+// 3.6 to 19 animation frames per second and 1.8 to 5.1 s from a click to the
+// full view (bench/sessions-wall.ts). How much of that is the tiles' own
+// decoding and canvas work, and how much CPU starvation, is not measured.
 export function SessionsWall({ initial }: { initial: FleetSnapshot }) {
   const user = useCurrentUser();
   const { data } = useQuery({
