@@ -1,4 +1,4 @@
-import { requirePageUser } from "@/lib/auth/session";
+import { requireLayoutUser } from "@/lib/auth/session";
 import { AppHeader } from "@/components/app-header";
 import { CurrentUserProvider } from "@/components/current-user";
 import { FleetEvents } from "@/components/fleet-events";
@@ -11,7 +11,7 @@ export default async function ConsoleLayout({
 }: {
   children: React.ReactNode;
 }) {
-  const user = await requirePageUser("instance:read");
+  const user = await requireLayoutUser();
 
   return (
     <Providers>

@@ -42,6 +42,17 @@ export async function requireUser(
 }
 
 /**
+ * Returns the signed-in user for the console's layout, which also wraps the
+ * account page: unlike requirePageUser it lets a user who must change their
+ * password through, and each page then checks its own permission.
+ */
+export async function requireLayoutUser(): Promise<ConsoleUser> {
+  const user = await getCurrentUser();
+  if (user?.mustChangePassword) return user;
+  return requirePageUser("instance:read");
+}
+
+/**
  * Like requireUser, for pages: a signed-out visitor is redirected to
  * /login?next=<this page>, so they come back after signing in, and a user
  * who must change their password is redirected to /account.
@@ -59,11 +70,7 @@ export async function requirePageUser(
 
   // A user whose password an admin set gets only the account page, where
   // they choose their own.
-  if (user.mustChangePassword) {
-    const path = (await headers()).get(REQUEST_PATH_HEADER) ?? "";
-    if (path === "/account" || path.startsWith("/account?")) return user;
-    redirect("/account");
-  }
+  if (user.mustChangePassword) redirect("/account");
 
   try {
     return await authorize(user, permission, await getSourceAddress());
