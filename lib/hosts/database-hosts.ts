@@ -82,15 +82,18 @@ export function databaseHostFailures(): Map<string, string> {
  */
 export async function reloadDatabaseHosts(
   db: Db,
-  secret: SecretKey = loadSecretKey(),
+  secret?: SecretKey,
 ): Promise<void> {
   const rows = await db.select().from(lxdHosts).orderBy(asc(lxdHosts.id));
   const hosts: HostDefinition[] = [];
   const failures = new Map<string, string>();
 
+  // Without added hosts no key is needed, so none is generated.
+  const key = rows.length > 0 ? (secret ?? loadSecretKey()) : null;
   for (const row of rows) {
+    if (key === null) break;
     try {
-      hosts.push(hostDefinitionFromRow(row, secret));
+      hosts.push(hostDefinitionFromRow(row, key));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       failures.set(row.id, reason);
@@ -109,18 +112,20 @@ export async function reloadDatabaseHosts(
  */
 export async function encryptPlaintextHostKeys(
   db: Db,
-  secret: SecretKey = loadSecretKey(),
+  secret?: SecretKey,
 ): Promise<string[]> {
   const rows = await db
     .select({ id: lxdHosts.id, clientKey: lxdHosts.clientKey })
     .from(lxdHosts);
-  const changed: string[] = [];
+  const plaintext = rows.filter((row) => isPlaintextHostKey(row.clientKey));
+  if (plaintext.length === 0) return [];
 
-  for (const row of rows) {
-    if (!isPlaintextHostKey(row.clientKey)) continue;
+  const key = secret ?? loadSecretKey();
+  const changed: string[] = [];
+  for (const row of plaintext) {
     const updated = await db
       .update(lxdHosts)
-      .set({ clientKey: encryptHostKey(row.clientKey, row.id, secret) })
+      .set({ clientKey: encryptHostKey(row.clientKey, row.id, key) })
       .where(and(eq(lxdHosts.id, row.id), eq(lxdHosts.clientKey, row.clientKey)))
       .returning({ id: lxdHosts.id });
     if (updated.length > 0) changed.push(row.id);
@@ -145,9 +150,8 @@ export async function deleteHostRow(db: Db, id: string): Promise<boolean> {
  * hosts into the registry.
  */
 export async function loadDatabaseHosts(db: Db): Promise<void> {
-  const secret = loadSecretKey();
-  await encryptPlaintextHostKeys(db, secret);
-  await reloadDatabaseHosts(db, secret);
+  await encryptPlaintextHostKeys(db);
+  await reloadDatabaseHosts(db);
 }
 
 const globalLoad = globalThis as typeof globalThis & {
