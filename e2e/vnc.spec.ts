@@ -123,6 +123,34 @@ test.describe("live view", () => {
     expect(phases.indexOf("connecting")).toBeGreaterThan(phases.indexOf("reconnecting"));
   });
 
+  test("keeps control when socat dies", async ({ page, context }) => {
+    const viewer = await openDemoViewer(page);
+    await expectDemoBlock(viewer);
+    const watcher = await openDemoViewer(await context.newPage());
+    await viewer.getByRole("button", { name: "Take control" }).click();
+    await expect(viewer).toHaveAttribute("data-control", "control");
+    await recordConnectionPhases(page);
+
+    await lxc("exec", demo, "--", "pkill", "-x", "socat");
+
+    // The viewer reconnects within the grace period with the same view id,
+    // so control comes back to it without another take.
+    await expect.poll(() => recordedPhases(page)).toContain("reconnecting");
+    await expectConnected(viewer);
+    await expect(viewer).toHaveAttribute("data-control", "control");
+    // No "(reconnecting)" mark is left once the view is back.
+    await expect(viewer.getByTestId("vnc-controller")).toHaveText(
+      /^You have control in this view since [\d:]+ UTC$/,
+    );
+    await expect(watcher.getByTestId("vnc-controller")).toHaveText(
+      /^You have control in another view since [\d:]+ UTC$/,
+    );
+    await expect(viewer.getByTestId("vnc-control-notice")).toHaveCount(0);
+
+    await viewer.getByRole("button", { name: "Release control" }).click();
+    await expect(viewer).toHaveAttribute("data-control", "view-only");
+  });
+
   test("sends keys only under control", async ({ page }) => {
     const viewer = await openDemoViewer(page);
     await expectDemoBlock(viewer);
@@ -254,6 +282,19 @@ test.describe("sessions wall", () => {
       await last.scrollIntoViewIfNeeded();
       await expectDemoBlock(last);
       await page.setViewportSize({ width: 1440, height: 900 });
+
+      // The tile reconnected with the scroll, and a reload remounts every
+      // tile with a new view id. Both join the tile watch that the first
+      // connection opened, so the log still has one open of the tile.
+      await page.reload();
+      await expectDemoBlock(last);
+      const lastName = [demo, ...extras].sort().at(-1) ?? "";
+      const audit = await page.context().newPage();
+      await audit.goto(`/audit?instance=${lastName}&action=vnc.view.`);
+      const tileRows = audit.getByTestId("audit-row");
+      await expect(tileRows).toHaveCount(2);
+      await expect(tileRows.filter({ hasText: "vnc.view.open" })).toHaveCount(2);
+      await audit.close();
 
       await page.getByRole("link", { name: `Open the live view of ${demo}` }).click();
       await expect(page).toHaveURL(new RegExp(`${demoPath}$`));
