@@ -57,6 +57,12 @@ interface AppendQueue {
 
 const queues = new WeakMap<Db, AppendQueue>();
 
+// TODO: appends stay far below the 2,000 rows/s target on a 2-core machine
+// at load averages of 7 to 18: 51 rows/s for one writer, 37 for 8 writers
+// with a pool each and 190 for 8 writers on one pool (bench/audit.ts), which
+// is 1.86, 1.03 and 1.52 times the previous lock-held append in the same
+// run. A lone writer now waits for one round trip and one commit per row.
+
 /**
  * Appends a row at the end of the hash chain and resolves once it is
  * committed. Appends made through the same `db` while a write is in flight
