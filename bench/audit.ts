@@ -9,13 +9,16 @@
 //  1. appends --appends rows through recordAuditEvent with one writer, then
 //     with --writers writers that each have a pool (as separate processes
 //     would), then with --writers writers sharing one pool (as one console
-//     process does);
+//     process does). Each case runs first with the previous append
+//     (bench/audit-baseline.ts) on an empty table, then with the current one;
 //  2. fills the log up to --rows rows with a bulk COPY whose hashes continue
 //     the chain (computed in this process with computeAuditHash);
 //  3. runs each filter of the audit page --rounds times through
 //     listAuditEvents (100 rows, the page size) and reports p50/p95/max;
-//  4. verifies the whole chain with inspectAuditChain.
-// It prints each figure next to its target.
+//  4. verifies the whole chain with the previous verification, then with
+//     inspectAuditChain.
+// It prints each figure next to its target, and the current code's figures
+// as ratios to the previous code's, measured in the same run.
 
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -25,12 +28,14 @@ import { sql } from "drizzle-orm";
 import postgres from "postgres";
 
 import { loadAuditActivity } from "@/lib/audit/activity";
-import { listAuditEvents, recordAuditEvent } from "@/lib/audit/audit";
+import { listAuditEvents, recordAuditEvent, type AuditEventInput } from "@/lib/audit/audit";
 import { auditRowValues, csvColumns } from "@/lib/audit/export";
 import type { AuditFilters } from "@/lib/audit/filters";
 import { computeAuditHash, inspectAuditChain, type HashedAuditFields } from "@/lib/audit/hash";
 import { closeDb, createDb, queryRows, type Db } from "@/lib/db/client";
 import { migrateDb } from "@/lib/db/migrate";
+
+import { appendBaseline, verifyBaseline } from "./audit-baseline";
 
 const TARGETS = {
   appendRowsPerSecond: 2000,
@@ -90,9 +95,11 @@ function verdict(met: boolean): string {
 
 // Step 1 ---------------------------------------------------------------------
 
-async function appendRows(db: Db, writer: number, count: number): Promise<void> {
+type AppendFunction = (db: Db, event: AuditEventInput) => Promise<unknown>;
+
+async function appendRows(append: AppendFunction, db: Db, writer: number, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    await recordAuditEvent(db, {
+    await append(db, {
       actor: { id: `bench-user-${writer}`, email: `writer-${writer}@bench.localhost` },
       sourceAddress: "127.0.0.1",
       action: "instance.start",
@@ -111,7 +118,13 @@ async function appendRows(db: Db, writer: number, count: number): Promise<void> 
  * console process do, so their appends can share transactions. Otherwise
  * each has its own pool, as separate processes would.
  */
-async function measureAppends(url: string, total: number, writers: number, shared: boolean): Promise<number> {
+async function measureAppends(
+  append: AppendFunction,
+  url: string,
+  total: number,
+  writers: number,
+  shared: boolean,
+): Promise<number> {
   const connections = Array.from({ length: shared ? 1 : writers }, () => createDb(url));
   const perWriter = Math.ceil(total / writers);
 
@@ -119,7 +132,7 @@ async function measureAppends(url: string, total: number, writers: number, share
     const started = performance.now();
     await Promise.all(
       Array.from({ length: writers }, (_, writer) =>
-        appendRows(connections[shared ? 0 : writer]!, writer, perWriter),
+        appendRows(append, connections[shared ? 0 : writer]!, writer, perWriter),
       ),
     );
     const seconds = (performance.now() - started) / 1000;
@@ -324,12 +337,26 @@ async function main() {
     await db.execute(sql`truncate audit_events restart identity`);
 
     console.log(`\n1. Append through recordAuditEvent (${options.appends} rows per run)`);
-    const single = await measureAppends(options.database, options.appends, 1, true);
-    console.log(`   1 writer:                        ${single.toFixed(0)} rows/s`);
-    const separate = await measureAppends(options.database, options.appends, options.writers, false);
-    console.log(`   ${options.writers} writers, a pool each:         ${separate.toFixed(0)} rows/s`);
-    const shared = await measureAppends(options.database, options.appends, options.writers, true);
-    console.log(`   ${options.writers} writers sharing one pool:     ${shared.toFixed(0)} rows/s`);
+    // The previous append draws ids from the sequence and the current one
+    // takes the id after the newest row, so each run starts on an empty table.
+    const appendCase = async (writers: number, shared: boolean) => {
+      await db.execute(sql`truncate audit_events restart identity`);
+      const baseline = await measureAppends(appendBaseline, options.database, options.appends, writers, shared);
+      await db.execute(sql`truncate audit_events restart identity`);
+      const current = await measureAppends(recordAuditEvent, options.database, options.appends, writers, shared);
+      return { baseline, current };
+    };
+    const printAppends = (name: string, rates: { baseline: number; current: number }) =>
+      console.log(
+        `   ${name.padEnd(30)} ${rates.current.toFixed(0).padStart(6)} rows/s, ` +
+          `previous ${rates.baseline.toFixed(0).padStart(6)} rows/s, ratio ${(rates.current / rates.baseline).toFixed(2)}`,
+      );
+    const single = await appendCase(1, true);
+    printAppends("1 writer:", single);
+    const separate = await appendCase(options.writers, false);
+    printAppends(`${options.writers} writers, a pool each:`, separate);
+    const shared = await appendCase(options.writers, true);
+    printAppends(`${options.writers} writers sharing one pool:`, shared);
 
     console.log(`\n2. Bulk fill to ${options.rows} rows (COPY, hashes chained in this process)`);
     let started = performance.now();
@@ -350,11 +377,19 @@ async function main() {
 
     console.log(`\n4. Verify the chain`);
     started = performance.now();
+    const baselineReport = await verifyBaseline(db);
+    const baselineSeconds = (performance.now() - started) / 1000;
+    console.log(
+      `   previous: ${baselineReport.rows} rows in ${baselineSeconds.toFixed(1)} s, ` +
+        (baselineReport.brokenId === null ? "intact" : `BROKEN at row ${baselineReport.brokenId}`),
+    );
+    started = performance.now();
     const report = await inspectAuditChain(db);
     const verifySeconds = (performance.now() - started) / 1000;
     console.log(
-      `   ${report.checkedRows} rows in ${verifySeconds.toFixed(1)} s, ` +
-        (report.firstBroken ? `BROKEN at row ${report.firstBroken.id} (${report.firstBroken.reason})` : "intact"),
+      `   current:  ${report.checkedRows} rows in ${verifySeconds.toFixed(1)} s, ` +
+        (report.firstBroken ? `BROKEN at row ${report.firstBroken.id} (${report.firstBroken.reason})` : "intact") +
+        `, time ratio ${(verifySeconds / baselineSeconds).toFixed(2)}`,
     );
 
     console.log("\nTargets");
@@ -364,7 +399,7 @@ async function main() {
       [`${options.writers} writers, one pool`, shared],
     ] as const) {
       console.log(
-        `   append >= ${TARGETS.appendRowsPerSecond} rows/s, ${name}: ${rate.toFixed(0)} rows/s, ${verdict(rate >= TARGETS.appendRowsPerSecond)}`,
+        `   append >= ${TARGETS.appendRowsPerSecond} rows/s, ${name}: ${rate.current.toFixed(0)} rows/s, ${verdict(rate.current >= TARGETS.appendRowsPerSecond)}`,
       );
     }
     console.log(
