@@ -1,4 +1,5 @@
-import { closeDb, createDb } from "@/lib/db/client";
+import { closeDb } from "@/lib/db/client";
+import { openScriptDatabase } from "./open-database";
 import { ensureFirstAdmin, resetAdminPassword } from "@/lib/auth/users";
 import { assertMigrated } from "@/lib/db/migrate";
 import { userMessage } from "@/lib/errors";
@@ -12,7 +13,7 @@ import { log } from "@/lib/log";
 //   tsx scripts/create-admin.ts --reset   set a new password for the admin
 
 const reset = process.argv.includes("--reset");
-const db = createDb();
+const db = openScriptDatabase("create-admin");
 
 function printCredentials(heading: string, email: string, password: string) {
   const lines = [

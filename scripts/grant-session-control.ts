@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 
 import { findAccountIdByEmail, setSessionControl } from "@/lib/auth/accounts";
-import { closeDb, createDb } from "@/lib/db/client";
+import { closeDb } from "@/lib/db/client";
+import { openScriptDatabase } from "./open-database";
 import { userMessage } from "@/lib/errors";
 
 // Grants a support user control of sandbox sessions, or takes it back.
@@ -36,7 +37,7 @@ if (!email || extra.length > 0) {
 }
 
 const granted = !parsed.values.revoke;
-const db = createDb();
+const db = openScriptDatabase("grant-session-control");
 try {
   // The same change as the accounts page's, audited with before and after.
   const userId = await findAccountIdByEmail(db, email);

@@ -1,10 +1,11 @@
-import { closeDb, createDb, dbDriver } from "@/lib/db/client";
+import { closeDb, dbDriver } from "@/lib/db/client";
+import { openScriptDatabase } from "./open-database";
 import { migrateDb } from "@/lib/db/migrate";
 import { log } from "@/lib/log";
 
 // Applies the drizzle/ migrations to DATABASE_URL, or to the PGlite database
 // in the data folder when DATABASE_URL is unset.
-const db = createDb();
+const db = openScriptDatabase("migrate");
 
 try {
   await migrateDb(db);

@@ -2,7 +2,8 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 
 import { parseCutPoint, planAuditPrune, pruneAuditLog } from "@/lib/audit/prune";
-import { closeDb, createDb } from "@/lib/db/client";
+import { closeDb } from "@/lib/db/client";
+import { openScriptDatabase } from "./open-database";
 import { assertMigrated } from "@/lib/db/migrate";
 import { ConsoleError } from "@/lib/errors";
 
@@ -46,7 +47,7 @@ try {
   process.exit(2);
 }
 
-const db = createDb();
+const db = openScriptDatabase("prune-audit");
 try {
   await assertMigrated(db);
   const plan = await planAuditPrune(db, cut.before);

@@ -6,6 +6,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { log } from "@/lib/log";
+import { acquirePgliteLock } from "./pglite-lock";
 import * as schema from "./schema";
 
 /**
@@ -68,13 +69,26 @@ function openPostgres(url: string): Db {
 function openPglite(dir: string): Db {
   mkdirSync(dir, { recursive: true });
 
-  const client = new PGlite(dir);
+  const releaseLock = acquirePgliteLock(dir);
+  let client: PGlite;
+  try {
+    client = new PGlite(dir);
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
   const db = drizzlePglite({ client, schema }) as unknown as Db;
 
   handles.set(db, {
     driver: "pglite",
     location: `PGlite database in ${dir}`,
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        releaseLock();
+      }
+    },
   });
   return db;
 }
