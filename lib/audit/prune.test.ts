@@ -102,6 +102,10 @@ describe("parseCutPoint", () => {
     expect(cut.before.toISOString()).toBe("2026-01-31T10:30:00.000Z");
   });
 
+  it("accepts a leap day", () => {
+    expect(parseCutPoint({ before: "2024-02-29" }, now).before.toISOString()).toBe("2024-02-29T00:00:00.000Z");
+  });
+
   it("counts keep-days back from now", () => {
     const cut = parseCutPoint({ keepDays: "30" }, now);
     expect(cut.before.toISOString()).toBe("2026-05-16T12:00:00.000Z");
@@ -112,6 +116,10 @@ describe("parseCutPoint", () => {
     [{ before: "2026-13-01" }, /Invalid cut point "2026-13-01"/],
     [{ before: "2026-01-31T12:00" }, /Invalid cut point "2026-01-31T12:00"/],
     [{ before: "yesterday" }, /Invalid cut point "yesterday"/],
+    [{ before: "2026-02-30" }, /Invalid cut point "2026-02-30": 2026-02 has no day 30/],
+    [{ before: "2025-02-29" }, /2025-02 has no day 29/],
+    [{ before: "0000-01-01" }, /the year must be 1970 or later/],
+    [{ before: "2026-01-31T24:00:00Z" }, /the time must be between/],
     [{ keepDays: "0" }, /Invalid --keep-days "0"/],
     [{ keepDays: "1.5" }, /Invalid --keep-days "1.5"/],
     [{}, /exactly one cut point/],

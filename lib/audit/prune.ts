@@ -216,7 +216,29 @@ async function recordPruneFailure(db: Db, event: PhasedEvent): Promise<void> {
 
 // A date (midnight UTC) or a date and time with Z or an offset. A time
 // without a zone would depend on the server's time zone.
-const ISO_CUT_POINT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const ISO_CUT_POINT =
+  /^(\d{4})-(\d{2})-(\d{2})(T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** Audit rows are never older than the Unix epoch, so earlier cut points are typos. */
+const EARLIEST_CUT_YEAR = 1970;
+
+/**
+ * Returns why the fields of an ISO_CUT_POINT match name no real moment, or
+ * null. Date parsing alone would roll 2026-02-30 over to March 2.
+ */
+function calendarProblem(match: RegExpExecArray): string | null {
+  const [year, month, day] = [match[1], match[2], match[3]].map(Number) as [number, number, number];
+  if (year < EARLIEST_CUT_YEAR) return `the year must be ${EARLIEST_CUT_YEAR} or later`;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12) return `there is no month ${month}`;
+  if (day < 1 || day > daysInMonth) return `${match[1]}-${match[2]} has no day ${day}`;
+
+  const hour = match[5] === undefined ? 0 : Number(match[5]);
+  const minute = match[6] === undefined ? 0 : Number(match[6]);
+  const second = match[8] === undefined ? 0 : Number(match[8]);
+  if (hour > 23 || minute > 59 || second > 59) return "the time must be between 00:00:00 and 23:59:59";
+  return null;
+}
 
 /**
  * Parses a cut point given as an ISO 8601 date or date-time (`before`) or
@@ -247,12 +269,17 @@ export function parseCutPoint(
   }
 
   const date = new Date(before!);
-  if (!ISO_CUT_POINT.test(before!) || Number.isNaN(date.getTime())) {
+  const match = ISO_CUT_POINT.exec(before!);
+  if (!match || Number.isNaN(date.getTime())) {
     throw new ConsoleError(
       "invalid_input",
       `Invalid cut point ${JSON.stringify(before)}: expected an ISO 8601 date such as 2026-01-31 ` +
         "or a date and time with a zone such as 2026-01-31T12:00:00Z.",
     );
+  }
+  const problem = calendarProblem(match);
+  if (problem) {
+    throw new ConsoleError("invalid_input", `Invalid cut point ${JSON.stringify(before)}: ${problem}.`);
   }
   return { before: date, details: {} };
 }
