@@ -80,7 +80,7 @@ describe("parseRoleMap", () => {
 
   it("rejects an entry without a group", () => {
     expect(messageOf({ ...complete, OIDC_ROLE_MAP: "=admin" })).toContain("has no group name");
-    expect(messageOf({ ...complete, OIDC_ROLE_MAP: "admins" })).toContain("has no group name");
+    expect(messageOf({ ...complete, OIDC_ROLE_MAP: "admins" })).toContain(`entry "admins" has no "=" between a group and a role`);
   });
 
   it("rejects a group mapped to two roles", () => {

@@ -111,7 +111,10 @@ export function parseRoleMap(text: string): Map<string, Role> {
     const group = entry.slice(0, separator).trim();
     const role = entry.slice(separator + 1).trim();
 
-    if (separator <= 0 || group === "") {
+    if (separator < 0) {
+      throw invalid("OIDC_ROLE_MAP", `entry "${entry}" has no "=" between a group and a role`, ROLE_MAP_FORM);
+    }
+    if (group === "") {
       throw invalid("OIDC_ROLE_MAP", `entry "${entry}" has no group name before "="`, ROLE_MAP_FORM);
     }
     if (!isRole(role)) {
