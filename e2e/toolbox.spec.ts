@@ -98,6 +98,22 @@ test.describe.serial("instance toolbox", () => {
     await page.screenshot({ path: "test-results/toolbox-snapshots.png", fullPage: true });
   });
 
+  test("snapshots: a long name wraps inside the page", async ({ page }) => {
+    const longName = `long-${"a".repeat(240)}`;
+    await page.goto(pagePath);
+    const snapshots = region(page, /^Snapshots/);
+    await snapshots.getByLabel("Snapshot name").fill(longName);
+    await snapshots.getByRole("button", { name: "Take snapshot" }).click();
+    await expect(page.getByTestId("snapshot-message")).toHaveText(`Snapshot "${longName}" taken.`);
+
+    const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(pageWidth).toBeLessThanOrEqual(1440);
+    await page.screenshot({ path: "test-results/toolbox-long-snapshot-name.png", fullPage: true });
+
+    await page.getByRole("button", { name: `Delete snapshot ${longName}` }).click();
+    await expect(page.getByTestId("snapshot-message")).toHaveText(`Snapshot "${longName}" deleted.`);
+  });
+
   test("limits: apply, reject, conflict, preset", async ({ page }) => {
     await page.goto(pagePath);
     const limits = region(page, "Resource limits");

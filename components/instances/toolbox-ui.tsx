@@ -202,10 +202,11 @@ export function Panel({
   return (
     <section
       aria-label={title}
-      className={`rounded-md border border-slate-200 bg-white ${wide ? "xl:col-span-2" : ""}`}
+      className={`min-w-0 rounded-md border border-slate-200 bg-white ${wide ? "xl:col-span-2" : ""}`}
     >
       <h2 className="border-b border-slate-200 px-4 py-2.5 font-semibold">{title}</h2>
-      <div className="space-y-4 p-4">{children}</div>
+      {/* Snapshot and preset names may be long words, which must wrap, not widen the page. */}
+      <div className="min-w-0 space-y-4 p-4 wrap-anywhere">{children}</div>
     </section>
   );
 }

@@ -15,7 +15,7 @@ export function RunningOperations({
   canCancel?: boolean;
 }) {
   return (
-    <div className="space-y-2" aria-live="polite" data-testid="running-operations">
+    <div className="min-w-0 space-y-2 wrap-anywhere" aria-live="polite" data-testid="running-operations">
       <p className="text-sm text-slate-600">{label}</p>
       {operations.map((operation) => (
         <OperationProgressBar
@@ -31,7 +31,7 @@ export function RunningOperations({
 /** Shows an action's error as an alert. */
 export function ErrorAlert({ text }: { text: string }) {
   return (
-    <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+    <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 wrap-anywhere">
       {text}
     </p>
   );
