@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
 
 import { instanceStatus } from "./support/session";
+import { expectConnected } from "./support/vnc";
 
 const execFileAsync = promisify(execFile);
 
@@ -73,7 +74,7 @@ test.describe("clone and migrate", () => {
   test("clone to another host shows progress", async ({ page }) => {
     // Copying the 790 MB browser root file system over loopback takes about
     // 30 s on an idle 2-core machine, longer under load.
-    test.setTimeout(300_000);
+    test.setTimeout(420_000);
     // The demo browser sandbox is large enough for LXD to report transfer progress.
     const copy = uniqueName("demo-copy");
     created.push({ host: "b", name: copy });
@@ -92,6 +93,13 @@ test.describe("clone and migrate", () => {
     await expect(dialog.getByText(`Copied to ${copy} on e2e-b.`)).toBeVisible({ timeout: 270_000 });
     expect(await statusOnB(copy)).toBe("STOPPED");
     expect(await instanceStatus("demo-browser")).toBe("RUNNING");
+
+    // The copy boots on the other host, and its VNC server answers through the console.
+    await lxcB("start", copy);
+    await page.goto(`/instances/e2e-b/default/${copy}`);
+    await expectConnected(page.getByTestId("vnc-viewer"), 120_000);
+    await page.screenshot({ path: test.info().outputPath("clone-live-view.png") });
+    await lxcB("stop", "--force", copy);
   });
 
   test("migrate explains live moves and reports downtime", async ({ page }) => {

@@ -2,25 +2,12 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, useSyncExternalStore, useTransition } from "react";
+import { useState, useTransition } from "react";
 
 import { planPruneAction, pruneAuditAction, type PrunePreview } from "@/app/(console)/audit/actions";
+import { useHydrated } from "@/components/use-hydrated";
 
 type Message = { kind: "ok" | "error"; text: string; recordId?: number } | null;
-
-const subscribeToNothing = () => () => {};
-
-/**
- * Returns false on the server and during hydration, true after. Hydration
- * would reset a date typed before it, so the form stays disabled until then.
- */
-function useHydrated(): boolean {
-  return useSyncExternalStore(
-    subscribeToNothing,
-    () => true,
-    () => false,
-  );
-}
 
 const buttonStyle = "rounded border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-50 disabled:opacity-60";
 
@@ -34,6 +21,7 @@ export function PrunePanel({ defaultBefore }: { defaultBefore: string }) {
   const [preview, setPreview] = useState<PrunePreview | null>(null);
   const [message, setMessage] = useState<Message>(null);
   const [pending, startTransition] = useTransition();
+  // Hydration would reset a date typed before it, so the form waits for it.
   const hydrated = useHydrated();
 
   const count = () => {

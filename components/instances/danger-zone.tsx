@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 
 import { deleteInstanceAction } from "@/app/(console)/instances/toolbox-actions";
+import { useHydrated } from "@/components/use-hydrated";
 import type { InstanceKey, InstanceStatus } from "@/lib/instances/types";
 
 import {
@@ -30,6 +31,7 @@ export function DangerZone({
   const { pending, feedback, run } = useToolboxAction(instanceKey);
   const [open, setOpen] = useState(false);
   const [typed, setTyped] = useState("");
+  const hydrated = useHydrated();
   const [force, setForce] = useState(false);
   const active = status !== "Stopped" && status !== "Error";
   const ready = typed === instanceKey.name && (!active || force);
@@ -37,7 +39,7 @@ export function DangerZone({
   return (
     <Panel title="Danger zone" wide>
       <div className="flex flex-wrap items-center gap-3">
-        <button type="button" className={dangerButtonClass} disabled={!canOperate || pending} onClick={() => setOpen(true)}>
+        <button type="button" className={dangerButtonClass} disabled={!canOperate || pending || !hydrated} onClick={() => setOpen(true)}>
           Delete instance…
         </button>
         <span className="text-slate-600">Deletes {instanceKey.name} with all its snapshots.</span>

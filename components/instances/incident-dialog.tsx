@@ -3,6 +3,7 @@
 import { useState } from "react";
 
 import { incidentAction } from "@/app/(console)/instances/toolbox-actions";
+import { useHydrated } from "@/components/use-hydrated";
 import type { InstanceKey } from "@/lib/instances/types";
 
 import { ActionStatus, ConfirmButtons, Modal, dangerButtonClass, useToolboxAction } from "./toolbox-ui";
@@ -18,13 +19,14 @@ export function IncidentDialog({ instanceKey, canOperate }: { instanceKey: Insta
   const { pending, feedback, run } = useToolboxAction(instanceKey);
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState("");
+  const hydrated = useHydrated();
 
   return (
     <div className="flex flex-col items-end gap-1">
       <button
         type="button"
         className={dangerButtonClass}
-        disabled={!canOperate || pending}
+        disabled={!canOperate || pending || !hydrated}
         title={canOperate ? "Freeze the instance and snapshot it for later analysis" : "Your role cannot change instances."}
         onClick={() => setOpen(true)}
       >

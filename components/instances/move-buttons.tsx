@@ -3,6 +3,7 @@
 import { useState } from "react";
 
 import { CloneDialog } from "@/components/instances/clone-dialog";
+import { useHydrated } from "@/components/use-hydrated";
 import { MigrateDialog } from "@/components/instances/migrate-dialog";
 import type { InstanceKey, SnapshotSummary } from "@/lib/instances/types";
 
@@ -17,6 +18,7 @@ export function MoveButtons({
   canOperate: boolean;
 }) {
   const [open, setOpen] = useState<"clone" | "migrate" | null>(null);
+  const hydrated = useHydrated();
   const close = () => setOpen(null);
   const title = canOperate ? undefined : "Your role cannot copy or move instances.";
 
@@ -25,7 +27,7 @@ export function MoveButtons({
       <button
         type="button"
         onClick={() => setOpen("clone")}
-        disabled={!canOperate}
+        disabled={!canOperate || !hydrated}
         title={title}
         className="rounded border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-50 disabled:opacity-50"
       >
@@ -34,7 +36,7 @@ export function MoveButtons({
       <button
         type="button"
         onClick={() => setOpen("migrate")}
-        disabled={!canOperate}
+        disabled={!canOperate || !hydrated}
         title={title}
         className="rounded border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-50 disabled:opacity-50"
       >
