@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
 
 import { instanceStatus } from "./support/session";
-import { expectConnected } from "./support/vnc";
+import { expectConnected, expectDemoBlock } from "./support/vnc";
 
 const execFileAsync = promisify(execFile);
 
@@ -97,7 +97,11 @@ test.describe("clone and migrate", () => {
     // The copy boots on the other host, and its VNC server answers through the console.
     await lxcB("start", copy);
     await page.goto(`/instances/e2e-b/default/${copy}`);
-    await expectConnected(page.getByTestId("vnc-viewer"), 120_000);
+    const viewer = page.getByTestId("vnc-viewer");
+    await expectConnected(viewer, 120_000);
+    // Chromium in the copy shows the demo page, not a "profile in use" dialog
+    // left by the source's running Chromium.
+    await expectDemoBlock(viewer, 120_000);
     await page.screenshot({ path: test.info().outputPath("clone-live-view.png") });
     await lxcB("stop", "--force", copy);
   });
