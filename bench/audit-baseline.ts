@@ -145,7 +145,7 @@ export async function verifyBaseline(db: Db): Promise<{ rows: number; brokenId: 
         if (full) nextBatch.catch(() => undefined);
         return { rows, brokenId: row.id };
       }
-      previousHash = raw.hash as string;
+      previousHash = raw.hash;
     }
 
     if (!full) return { rows, brokenId: null };
