@@ -20,10 +20,10 @@ const OPTIMISTIC_ATTEMPTS = 3;
 /** Attempts under the exclusive lock before the append fails. */
 const LOCKED_ATTEMPTS = 20;
 
-// Arbitrary key for the advisory lock that orders appends. Lock-free
-// appends take it shared and only if free; a writer that keeps losing takes
-// it exclusively, which stops the lock-free ones until it has written. It
-// only has to differ from every other advisory lock key the console uses.
+// Arbitrary key for the advisory lock that orders appends. It only has to
+// differ from every other advisory lock key the console uses. Lock-free
+// appends take it shared, and only if it is free. A writer that keeps losing
+// takes it exclusively, which stops the lock-free ones until it has written.
 export const AUDIT_APPEND_LOCK_KEY = 0x5a_0d18;
 
 /** Postgres's SQLSTATE for unique_violation. */
