@@ -85,10 +85,10 @@ async function main(): Promise<void> {
     serverLog.info({ signal }, "shutting down");
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // VNC views end their execs and write their audit rows first, and tile
-    // watches write theirs without waiting out their window; then the event
+    // First, VNC views end their execs and write their audit rows, and tile
+    // watches write theirs without waiting out their window. Then the event
     // streams, which keep close() waiting, are cut. The process exits only
-    // after both, since close() alone returns at once when no browser is
+    // after both, because close() alone returns at once when no browser is
     // connected and would cut those audit writes short.
     void getVncSessions()
       .closeAll(SHUTDOWN_GRACE_MS - 1_000)

@@ -94,7 +94,7 @@ test.describe("clone and migrate", () => {
     expect(await statusOnB(copy)).toBe("STOPPED");
     expect(await instanceStatus("demo-browser")).toBe("RUNNING");
 
-    // The copy boots on the other host, and its VNC server answers through the console.
+    // The copy boots on the other host, and its VNC server accepts a view through the console.
     await lxcB("start", copy);
     await page.goto(`/instances/e2e-b/default/${copy}`);
     const viewer = page.getByTestId("vnc-viewer");

@@ -41,7 +41,7 @@ async function openDemoViewer(page: Page) {
 }
 
 // While React streams the page in, a copy of the panel can sit in a hidden
-// container next to the one on screen; the user reads the visible one.
+// container next to the one on screen. The user reads the visible one.
 function noLiveView(page: Page) {
   return page.getByTestId("no-live-view").filter({ visible: true });
 }

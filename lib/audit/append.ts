@@ -57,11 +57,12 @@ interface AppendQueue {
 
 const queues = new WeakMap<Db, AppendQueue>();
 
-// TODO: appends stay far below the 2,000 rows/s target on a 2-core machine
-// at load averages of 7 to 18: 51 rows/s for one writer, 37 for 8 writers
-// with a pool each and 190 for 8 writers on one pool (bench/audit.ts), which
-// is 1.86, 1.03 and 1.52 times the previous lock-held append in the same
-// run. A lone writer now waits for one round trip and one commit per row.
+// TODO: appends stay far below the 2,000 rows/s target. On a 2-core machine
+// at load averages of 7 to 18, bench/audit.ts measured 51 rows/s for one
+// writer, 37 for 8 writers with a pool each and 190 for 8 writers on one
+// pool. That is 1.86, 1.03 and 1.52 times the previous append, which held a
+// lock, in the same run. A lone writer still waits for one round trip and
+// one commit per row.
 
 /**
  * Appends a row at the end of the hash chain and resolves once it is
@@ -171,8 +172,8 @@ export async function readChainHead(db: Db): Promise<ChainHead | null> {
  * a second row with the same id fail. So two writers that start from the
  * same head cannot both succeed, and the chain stays linear without a lock:
  * the loser's INSERT fails whole and it tries again from the new head. The
- * statement also requires `head` to still exist and to be the newest row it
- * sees, so a truncated log is not continued from a head that is gone. With
+ * statement also requires `head` to still exist and to be the newest row in
+ * its snapshot, so a truncated log is not continued from a head that is gone. With
  * `sharedLock`, it also writes nothing while another writer holds the
  * append lock exclusively. Callers inside a transaction must
  * expect the transaction to be aborted by a unique violation.
