@@ -13,6 +13,7 @@ import next from "next";
 import { startHostServices } from "@/lib/hosts/startup";
 import { readOidcConfig } from "@/lib/auth/oidc-config";
 import { log } from "@/lib/log";
+import { watchEventLoop, watchRequest } from "@/lib/request-watch";
 import { getVncSessions } from "@/lib/vnc/sessions";
 import { getTileWatches } from "@/lib/vnc/tile-watches";
 import { handleVncCheck, handleVncUpgrade, isVncPath } from "@/lib/vnc/upgrade";
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
   const handleRequest = app.getRequestHandler();
 
   const server = createServer((request, response) => {
+    watchRequest(request, response, serverLog);
     if (request.method === "GET" && isVncPath(request.url)) {
       void handleVncCheck(request, response);
       return;
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     server.listen(port, hostname, resolve);
   });
   serverLog.info({ url: `http://${hostname}:${port}`, dev }, "console listening");
+  watchEventLoop(serverLog);
 
   const shutdown = (signal: string) => {
     serverLog.info({ signal }, "shutting down");
