@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 /** A request whose headers are not sent after this long is logged. */
 export const STALLED_REQUEST_MS = 15_000;
 
-/** A finished request that took longer than this is logged. */
+/** A request whose headers are sent later than this is logged when it closes. */
 export const SLOW_REQUEST_MS = 5_000;
 
 /** An event loop delay over this, within one sampling interval, is logged. */
@@ -19,8 +19,8 @@ const LOOP_SAMPLE_INTERVAL_MS = 10_000;
  * response started late. An event stream sends its headers at once and then
  * stays open, so only the wait for the headers counts.
  *
- * A stalled page request looks like a dead console to the user, but leaves
- * nothing in the log by itself; this names its path and how long it waited.
+ * A stalled page request looks like a dead console to the user. Without this
+ * log it leaves no trace, so the warning names its path and the wait.
  */
 export function watchRequest(
   request: IncomingMessage,
@@ -59,7 +59,7 @@ export function watchRequest(
 
 /**
  * Samples the event loop's delay and logs the worst of each interval over
- * LOOP_DELAY_WARN_MS, since a blocked loop stalls every request at once.
+ * LOOP_DELAY_WARN_MS, because a blocked loop stalls every request at once.
  * Returns a function that stops the sampling.
  */
 export function watchEventLoop(logger: Logger): () => void {
