@@ -1,10 +1,11 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { useEffect, useMemo, useState, type MouseEvent } from "react";
 import { useCurrentUser } from "@/components/current-user";
 import type { FleetSnapshot } from "@/components/fleet-events";
 import { SessionTile } from "@/components/sessions/session-tile";
+import type { TileRendering } from "@/components/vnc/tile-viewer";
 import { useNow } from "@/components/vnc/use-now";
 import { useVncSessions } from "@/components/vnc/use-vnc-sessions";
 import { noLiveViewReason } from "@/lib/vnc/live-view";
@@ -12,6 +13,9 @@ import { findVncSession } from "@/lib/vnc/session-list";
 import { queryKeys } from "@/lib/query-keys";
 
 const UPTIME_REFRESH_MS = 30_000;
+// Tiles stop while the page navigates to a full view; they connect again
+// after this long if the navigation did not take the wall away.
+const RESUME_AFTER_OPEN_MS = 10_000;
 
 async function fetchFleet(): Promise<FleetSnapshot> {
   const response = await fetch("/api/instances");
@@ -23,11 +27,18 @@ async function fetchFleet(): Promise<FleetSnapshot> {
  * Renders every running browser sandbox on every reachable host as a live
  * tile. The fleet query that the instance list uses keeps the set current.
  */
-// TODO: with 24 live tiles the page is slow on a loaded two-core machine:
-// 3.6 to 19 animation frames per second and 1.8 to 5.1 s from a click to the
-// full view (bench/sessions-wall.ts). How much of that is the tiles' own
-// decoding and canvas work, and how much CPU starvation, is not measured.
-export function SessionsWall({ initial }: { initial: FleetSnapshot }) {
+// TODO: with 24 tiles on a loaded two-core machine, a click still takes
+// about twice as long to the full view as with one tile (1.2 s against
+// 0.55 s), and coming back takes 10 s to fill every tile again
+// (bench/sessions-wall.ts). Whether the 24 bridges that close and open at
+// those moments or the busy CPU costs the time is not measured.
+export function SessionsWall({
+  initial,
+  tileRendering = "thumbnail",
+}: {
+  initial: FleetSnapshot;
+  tileRendering?: TileRendering;
+}) {
   const user = useCurrentUser();
   const { data } = useQuery({
     queryKey: queryKeys.fleet(),
@@ -37,6 +48,20 @@ export function SessionsWall({ initial }: { initial: FleetSnapshot }) {
   });
   const sessions = useVncSessions();
   const now = useNow(UPTIME_REFRESH_MS);
+  const [opening, setOpening] = useState(false);
+
+  useEffect(() => {
+    if (!opening) return;
+    const timer = setTimeout(() => setOpening(false), RESUME_AFTER_OPEN_MS);
+    return () => clearTimeout(timer);
+  }, [opening]);
+
+  // A plain click navigates in this tab, so the tiles disconnect at once and
+  // leave the CPU to the full view. A click that opens a new tab does not.
+  const pauseTilesOnOpen = (event: MouseEvent) => {
+    const newTab = event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
+    if (!newTab && tileRendering === "thumbnail") setOpening(true);
+  };
 
   const sandboxes = useMemo(
     () =>
@@ -92,6 +117,9 @@ export function SessionsWall({ initial }: { initial: FleetSnapshot }) {
                 session={findVncSession(sessions.data, instance)}
                 readerUserId={user.id}
                 now={now}
+                paused={opening}
+                tileRendering={tileRendering}
+                onOpen={pauseTilesOnOpen}
               />
             </li>
           ))}

@@ -9,6 +9,7 @@ import {
   type DropExplanation,
   type SocketClose,
 } from "@/lib/vnc/close-reason";
+import type { ConnectionSlots } from "@/lib/vnc/connection-slots";
 import { ReconnectBackoff } from "@/lib/vnc/reconnect";
 import { vncSocketPath, type VncViewMode } from "@/lib/vnc/types";
 
@@ -31,6 +32,10 @@ export interface RfbConnectionOptions {
   enabled: boolean;
   /** Whether keys and pointer stay in the browser. The server filters input too. */
   viewOnly: boolean;
+  /** Shared limit on handshakes in progress; none means connect at once. */
+  slots?: ConnectionSlots;
+  /** Called on every message from the server, such as a framebuffer update. */
+  onServerMessage?: () => void;
 }
 
 export interface RfbConnection {
@@ -90,12 +95,17 @@ function configureClient(client: RFB, mode: VncViewMode): void {
  */
 export function useRfbConnection(
   screen: RefObject<HTMLDivElement | null>,
-  { instanceKey, mode, viewId, enabled, viewOnly }: RfbConnectionOptions,
+  { instanceKey, mode, viewId, enabled, viewOnly, slots, onServerMessage }: RfbConnectionOptions,
 ): RfbConnection {
   const { host, project, name } = instanceKey;
   const [state, setState] = useState<VncConnectionState>({ phase: "idle" });
   const client = useRef<RFB | null>(null);
   const [generation, setGeneration] = useState(0);
+  // A ref, so that a new callback does not reconnect.
+  const messageListener = useRef(onServerMessage);
+  useEffect(() => {
+    messageListener.current = onServerMessage;
+  }, [onServerMessage]);
 
   useEffect(() => {
     const target = screen.current;
@@ -104,6 +114,8 @@ export function useRfbConnection(
     let stopped = false;
     let current: RFB | null = null;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let releaseSlot = () => {};
+    const cancelWait = new AbortController();
     const backoff = new ReconnectBackoff();
     const path = vncSocketPath({ host, project, name }, viewId, mode);
 
@@ -130,6 +142,14 @@ export function useRfbConnection(
       }
       if (stopped) return;
 
+      if (slots) {
+        try {
+          releaseSlot = await slots.acquire(cancelWait.signal);
+        } catch {
+          return; // Stopped while waiting for a slot.
+        }
+      }
+
       // The viewer owns the socket, so the close code and reason that noVNC
       // does not pass on are still readable.
       const socket = new WebSocket(socketUrl(path));
@@ -143,12 +163,14 @@ export function useRfbConnection(
       socket.addEventListener("close", (event) => {
         close = { code: event.code, reason: event.reason };
       });
+      socket.addEventListener("message", () => messageListener.current?.());
 
       const attempt = new RfbClient(target, socket, { shared: true });
       configureClient(attempt, mode);
       current = attempt;
 
       attempt.addEventListener("connect", () => {
+        releaseSlot();
         if (stopped || current !== attempt) return;
         backoff.connected(Date.now());
         client.current = attempt;
@@ -158,6 +180,7 @@ export function useRfbConnection(
         securityFailure = event.detail.reason ?? `VNC security negotiation failed (status ${event.detail.status})`;
       });
       attempt.addEventListener("disconnect", () => {
+        releaseSlot();
         if (stopped || current !== attempt) return;
         current = null;
         client.current = null;
@@ -175,13 +198,15 @@ export function useRfbConnection(
 
     return () => {
       stopped = true;
+      cancelWait.abort();
+      releaseSlot();
       clearTimeout(retryTimer);
       current?.disconnect();
       current = null;
       client.current = null;
       setState({ phase: "idle" });
     };
-  }, [screen, enabled, host, project, name, mode, viewId, generation]);
+  }, [screen, enabled, host, project, name, mode, viewId, generation, slots]);
 
   const connected = state.phase === "connected";
   useEffect(() => {

@@ -4,6 +4,7 @@ import type RFB from "@novnc/novnc";
 import { useRef, type RefObject } from "react";
 import { ConnectionStatus } from "@/components/vnc/connection-status";
 import { ClipboardForm, ControlBar } from "@/components/vnc/control-bar";
+import { TileViewer, type TileRendering } from "@/components/vnc/tile-viewer";
 import { ToolbarButton } from "@/components/vnc/toolbar-button";
 import { useFullscreen } from "@/components/vnc/use-fullscreen";
 import { useRfbConnection, type VncConnectionState } from "@/components/vnc/use-rfb-connection";
@@ -19,6 +20,8 @@ export interface VncViewerProps {
   viewId: string;
   /** Whether to connect. Tiles pass false while off screen. */
   enabled?: boolean;
+  /** How a tile shows the screen; the full view ignores it. */
+  tileRendering?: TileRendering;
 }
 
 /**
@@ -27,29 +30,8 @@ export interface VncViewerProps {
  * and is always view-only.
  */
 export function VncViewer(props: VncViewerProps) {
-  return props.mode === "tile" ? <TileViewer {...props} /> : <FullViewer {...props} />;
-}
-
-function TileViewer({ instanceKey, viewId, enabled = true }: VncViewerProps) {
-  const screen = useRef<HTMLDivElement>(null);
-  const { state } = useRfbConnection(screen, {
-    instanceKey,
-    mode: "tile",
-    viewId,
-    enabled,
-    viewOnly: true,
-  });
-
-  return (
-    <div className="relative size-full bg-slate-950" data-testid="vnc-tile">
-      <div ref={screen} className="size-full" data-testid="vnc-screen" />
-      {state.phase !== "connected" && (
-        <div className="absolute inset-x-0 bottom-0 bg-slate-900/80 px-2 py-1 text-slate-200">
-          <ConnectionStatus state={state} compact />
-        </div>
-      )}
-    </div>
-  );
+  if (props.mode === "tile") return <TileViewer {...props} rendering={props.tileRendering} />;
+  return <FullViewer {...props} />;
 }
 
 function FullViewer({ instanceKey, viewId, enabled = true }: VncViewerProps) {

@@ -17,25 +17,48 @@ export interface ScreenPixel {
   b: number;
 }
 
+/** Width of the sandbox's screen in pixels. */
+const SCREEN_WIDTH = 1440;
+
 /**
- * Reads pixels from the noVNC canvas inside `viewer`, in the sandbox's screen
- * coordinates (the canvas is the remote size; CSS scales it). Returns null
- * while there is no canvas with a framebuffer.
+ * Returns the size of the canvas inside `viewer` relative to the sandbox's
+ * screen: 1 for noVNC's own canvas in the full view, less for a tile's
+ * scaled copy. Returns null while there is no canvas with a frame size.
+ */
+export async function readScreenScale(viewer: Locator): Promise<number | null> {
+  const width = await viewer.evaluate((element) => element.querySelector("canvas")?.width ?? 0);
+  return width >= 160 ? width / SCREEN_WIDTH : null;
+}
+
+/**
+ * Reads pixels from the canvas inside `viewer`, given in the sandbox's
+ * screen coordinates and scaled to the canvas's size (noVNC's canvas is the
+ * remote size and CSS scales it; a tile's canvas is a scaled copy). Returns
+ * null while there is no canvas with a frame size.
  */
 export async function readScreenPixels(
   viewer: Locator,
   points: Array<[number, number]>,
 ): Promise<ScreenPixel[] | null> {
-  return viewer.evaluate((element, coordinates) => {
-    const canvas = element.querySelector("canvas");
-    if (!canvas || canvas.width < 400 || canvas.height < 300) return null;
-    const context = canvas.getContext("2d");
-    if (!context) return null;
-    return coordinates.map(([x, y]) => {
-      const [r = 0, g = 0, b = 0] = context.getImageData(x, y, 1, 1).data;
-      return { r, g, b };
-    });
-  }, points);
+  return viewer.evaluate(
+    (element, { coordinates, screenWidth }) => {
+      const canvas = element.querySelector("canvas");
+      if (!canvas || canvas.width < 160) return null;
+      const context = canvas.getContext("2d");
+      if (!context) return null;
+      const scale = canvas.width / screenWidth;
+      return coordinates.map(([x, y]) => {
+        const [r = 0, g = 0, b = 0] = context.getImageData(
+          Math.floor(x * scale),
+          Math.floor(y * scale),
+          1,
+          1,
+        ).data;
+        return { r, g, b };
+      });
+    },
+    { coordinates: points, screenWidth: SCREEN_WIDTH },
+  );
 }
 
 export function isDemoBlue(pixel: ScreenPixel | undefined): boolean {
@@ -52,19 +75,23 @@ export function isDemoBlue(pixel: ScreenPixel | undefined): boolean {
  * not blue just outside it.
  */
 export async function expectDemoBlock(viewer: Locator, timeout = 30_000) {
-  const inside: Array<[number, number]> = [
-    [2, 2],
-    [200, 150],
-    [397, 297],
-  ];
-  const outside: Array<[number, number]> = [
-    [420, 150],
-    [200, 330],
-  ];
-
   await expect
     .poll(
       async () => {
+        const scale = await readScreenScale(viewer);
+        if (scale === null) return "no canvas yet";
+        // Scaling down blends a few pixels at the block's edge, so on a
+        // tile the points keep that many tile pixels away from it.
+        const margin = scale < 1 ? Math.ceil(3 / scale) : 0;
+        const inside: Array<[number, number]> = [
+          [2 + margin, 2 + margin],
+          [200, 150],
+          [397 - margin, 297 - margin],
+        ];
+        const outside: Array<[number, number]> = [
+          [420 + margin, 150],
+          [200, 330 + margin],
+        ];
         const pixels = await readScreenPixels(viewer, [...inside, ...outside]);
         if (!pixels) return "no canvas yet";
         const insideBlue = pixels.slice(0, inside.length).map(isDemoBlue);

@@ -4,9 +4,9 @@ import { RfbInputFilter } from "./rfb-filter";
 import {
   CONTINUOUS_UPDATES_ENCODING,
   RfbTileThrottle,
-  TILE_UPDATE_INTERVAL_MS,
   withoutContinuousUpdates,
 } from "./rfb-tile-throttle";
+import { TILE_UPDATE_INTERVAL_MS } from "./types";
 
 const handshake = Buffer.concat([
   Buffer.from("RFB 003.008\n", "latin1"),

@@ -1,7 +1,5 @@
 import { RfbClientMessage, type RfbSegment } from "./rfb-filter";
-
-/** Minimum time between two incremental update requests in tile mode. */
-export const TILE_UPDATE_INTERVAL_MS = 500;
+import { TILE_UPDATE_INTERVAL_MS } from "./types";
 
 /**
  * The ContinuousUpdates pseudo-encoding. A client that lists it may turn on

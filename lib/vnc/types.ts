@@ -11,6 +11,13 @@ export type VncViewMode =
   /** A tile on the sessions wall: few frames per second, lower quality. */
   | "tile";
 
+/**
+ * Minimum time between two screen updates of a tile, in ms. The bridge
+ * holds a tile's incremental update requests this long, and the tile copies
+ * noVNC's screen onto the page at the same rate.
+ */
+export const TILE_UPDATE_INTERVAL_MS = 500;
+
 export interface VncViewer {
   /** Random id the browser picks for one viewer component. */
   viewId: string;
