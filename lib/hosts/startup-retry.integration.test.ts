@@ -20,18 +20,23 @@ import { startHostServices, type HostServices } from "./startup";
 
 // The console starts while its database does not exist yet, then the
 // database appears with a host in it: the retried load must start watching
-// that host without a restart.
+// that host without a restart. The database is prepared under another name
+// and renamed, because a retry that found it migrated but still empty would
+// load no hosts and stop retrying.
 const databaseName = "h_toolbox_retry";
+const preparedName = "h_toolbox_retry_prepared";
 const postgresArgs = ["-h", "127.0.0.1", "-U", "postgres"];
 
 let daemon: TestDaemon;
 let services: HostServices | null = null;
 let db: Db | null = null;
 let databaseUrl: string;
+let preparedUrl: string;
 let dataDir: string;
 
 async function dropDatabase(): Promise<void> {
   await runCommand("dropdb", [...postgresArgs, "--if-exists", databaseName]);
+  await runCommand("dropdb", [...postgresArgs, "--if-exists", preparedName]);
 }
 
 describe("host services at start", () => {
@@ -39,6 +44,8 @@ describe("host services at start", () => {
     const base = new URL(testDatabaseUrl());
     base.pathname = `/${databaseName}`;
     databaseUrl = base.toString();
+    base.pathname = `/${preparedName}`;
+    preparedUrl = base.toString();
     process.env.DATABASE_URL = databaseUrl;
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "h3-retry-"));
     process.env.SANDBOX_CONSOLE_DATA = dataDir;
@@ -64,11 +71,11 @@ describe("host services at start", () => {
     services = await startHostServices({ minRetryMs: 200, maxRetryMs: 1_000 });
     expect(services.fleet.hosts()).toEqual([]);
 
-    await runCommandOrThrow("createdb", [...postgresArgs, databaseName]);
-    db = createDb(databaseUrl);
-    await migrateDb(db);
+    await runCommandOrThrow("createdb", [...postgresArgs, preparedName]);
+    const prepared = createDb(preparedUrl);
+    await migrateDb(prepared);
     const endpoint = await trustedHttpsEndpoint(daemon);
-    await db.insert(lxdHosts).values({
+    await prepared.insert(lxdHosts).values({
       id: "tb-a",
       name: "Toolbox A",
       url: endpoint.url,
@@ -77,6 +84,15 @@ describe("host services at start", () => {
       clientCertificate: endpoint.clientCert,
       clientKey: endpoint.clientKey,
     });
+    await closeDb(prepared);
+    await runCommandOrThrow("psql", [
+      ...postgresArgs,
+      "-d",
+      "postgres",
+      "-c",
+      `alter database ${preparedName} rename to ${databaseName}`,
+    ]);
+    db = createDb(databaseUrl);
 
     const deadline = Date.now() + 20_000;
     while (services.fleet.hosts().length === 0 && Date.now() < deadline) {
