@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -45,7 +45,7 @@ function runStep(program: string, args: string[], env: Record<string, string> = 
   });
 }
 
-async function waitForHealth(url: string, server: ChildProcess, output: string[]) {
+async function waitForHealth(url: string, server: ChildProcess, logPath: string) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (server.exitCode !== null) break;
@@ -57,7 +57,8 @@ async function waitForHealth(url: string, server: ChildProcess, output: string[]
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`The console did not answer ${url}; its output:\n${output.join("")}`);
+  const output = await readFile(logPath, "utf8").catch(() => "(no log was written)");
+  throw new Error(`The console did not answer ${url}; its output:\n${output}`);
 }
 
 /** Throws when a process, such as a console left by an earlier run, listens on the port. */
@@ -159,8 +160,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       users: e2eOidcUsers,
     });
 
-    const output: string[] = [];
     await assertPortFree(e2ePort);
+    // The console's log is kept for reading after a failed run. It goes to
+    // the file directly: through a pipe to this process, a runner too busy to
+    // read would block the console's logging, and with it the console.
+    await mkdir(path.join(root, "test-results"), { recursive: true });
+    const logPath = path.join(root, "test-results", "console.log");
+    const logFd = openSync(logPath, "w");
     // server.ts, bundled by build-console.sh, as scripts/up.sh starts it.
     const serverArgs = [".next/console-server.mjs", "--hostname", "127.0.0.1", "--port", String(e2ePort)];
     server = spawn(process.execPath, serverArgs, {
@@ -180,18 +186,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         OIDC_BUTTON_LABEL: "Sign in with Test ID",
         NEXT_TELEMETRY_DISABLED: "1",
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", logFd, logFd],
     });
-    // The console's log is kept for reading after a failed run.
-    await mkdir(path.join(root, "test-results"), { recursive: true });
-    const logFile = createWriteStream(path.join(root, "test-results", "console.log"));
-    for (const stream of [server.stdout, server.stderr]) {
-      stream?.on("data", (chunk: Buffer) => {
-        output.push(chunk.toString());
-        logFile.write(chunk);
-      });
-    }
-    await waitForHealth(`http://127.0.0.1:${e2ePort}/api/health`, server, output);
+    closeSync(logFd);
+    await waitForHealth(`http://127.0.0.1:${e2ePort}/api/health`, server, logPath);
   } catch (error) {
     await teardown();
     throw error;
