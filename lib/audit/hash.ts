@@ -1,82 +1,33 @@
-import { hash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { sql } from "drizzle-orm";
-import { queryRows, type Db } from "@/lib/db/client";
-import type { AuditEvent } from "@/lib/db/schema";
+import { postgresUrl, queryRows, type Db } from "@/lib/db/client";
+import { log } from "@/lib/log";
 
+import {
+  CHAIN_COLUMNS,
+  walkChainRange,
+  type ChainBreak,
+  type RangeWalk,
+  type RawChainRow,
+} from "./chain-hash.mjs";
 import { PRUNE_ACTION } from "./prune-record";
 
+export { canonicalJson, computeAuditHash, type ChainBreak, type HashedAuditFields } from "./chain-hash.mjs";
 export { PRUNE_ACTION } from "./prune-record";
-
-/** The row fields covered by the hash: every column except `hash` itself. */
-export type HashedAuditFields = Omit<AuditEvent, "hash">;
-
-// Bumped if the serialization below ever changes, so old and new rows
-// cannot be confused.
-const HASH_FORMAT = "audit-events-v1";
 
 const VERIFY_BATCH_SIZE = 5000;
 
-/**
- * Serializes a JSON value with object keys sorted at every level, so the
- * same value always yields the same text whatever key order Postgres's jsonb
- * or the caller produced.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    return JSON.stringify(value) ?? "null";
-  }
+/** Worker threads at most, one id range each. */
+const MAX_VERIFY_THREADS = 4;
 
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalJson(item ?? null)).join(",")}]`;
-  }
+/** Logs with fewer rows per thread than this are walked on one thread. */
+const MIN_ROWS_PER_THREAD = 50_000;
 
-  // Array.prototype.sort without a comparator orders strings by UTF-16 code
-  // units, the same in every locale and Node version.
-  const record = value as Record<string, unknown>;
-  let text = "{";
-  for (const key of Object.keys(record).sort()) {
-    const item = record[key];
-    if (item === undefined) continue;
-    if (text.length > 1) text += ",";
-    text += `${JSON.stringify(key)}:${canonicalJson(item)}`;
-  }
-  return `${text}}`;
-}
-
-/**
- * Computes a row's SHA-256 hash (hex) over a JSON array of its fields in a
- * fixed order, ending with the previous row's hash. JSON escaping keeps field
- * boundaries unambiguous.
- */
-export function computeAuditHash(row: HashedAuditFields): string {
-  return hashFields([
-    HASH_FORMAT,
-    row.id,
-    row.at.toISOString(),
-    row.correlationId,
-    row.phase,
-    row.actorId,
-    row.actor,
-    row.sourceAddress,
-    row.action,
-    row.host,
-    row.project,
-    row.instance,
-    row.params === null ? null : canonicalJson(row.params),
-    row.result,
-    row.error,
-    row.operationId,
-    row.durationMs,
-    row.prevHash,
-  ]);
-}
-
-function hashFields(fields: (string | number | null)[]): string {
-  return hash("sha256", JSON.stringify(fields), "hex");
-}
-
-/** The reason a row breaks the chain. */
-export type ChainBreak = "prev_hash_mismatch" | "hash_mismatch";
+const CHAIN_WORKER_FILE = "chain-worker.mjs";
 
 /**
  * The point where pruning cut the chain, from the newest successful prune
@@ -102,6 +53,18 @@ export interface ChainReport {
   anchor: PruneAnchor | null;
 }
 
+/** How inspectAuditChain splits the walk; the defaults suit the console. */
+export interface ChainInspectOptions {
+  /**
+   * Worker threads to use, each walking an id range: 1 walks on the calling
+   * thread. By default one per core, up to 4, and one for logs too small
+   * to gain from threads or stored in PGlite, which a worker cannot open.
+   */
+  threads?: number;
+  /** The worker script; by default chain-worker.mjs, found as described there. */
+  workerFile?: string | null;
+}
+
 /**
  * Walks the audit log in id order and reports the first row whose hash does
  * not match its fields ("hash_mismatch") or whose prev_hash does not match
@@ -109,60 +72,142 @@ export interface ChainReport {
  * last row removed by the newest prune, or have no prev_hash when no prune
  * removed rows, so rows deleted from the start outside pruning show up too.
  *
+ * On Postgres the id range is split between worker threads, each reading
+ * and hashing its part over its own connection, and the links between the
+ * parts are checked here. If a worker cannot start, for example because its
+ * file is missing from a build, the walk runs on this thread instead; the
+ * report is the same either way. The threads walk the rows that existed
+ * when the walk began.
+ *
  * NOTE: a chain cannot show that rows were removed from its end, for example
  * by TRUNCATE. Nor can it tell a genuine prune record from one appended at
  * the end by someone who can write the table directly, since the hash has no
  * secret. Both need the latest hash kept somewhere outside this database.
  *
- * TODO: 1,000,000 rows take 48 to 106 s on a 2-core machine at load
- * averages of 9 to 14 (bench/audit.ts), far over the 10 s target. Node
- * spends 20 to 28 s of CPU on one thread, mostly parsing rows and hashing.
- * Reading id ranges in worker threads would use both cores. Building the
- * JSON text in Postgres cut Node's CPU by a quarter but doubled Postgres's,
- * so it was dropped.
+ * TODO: 1,000,000 rows still take well over the 10 s target on a shared
+ * 2-core machine (18.5 to 22 s in bench/audit.ts at load averages of 7 to
+ * 9). Node spends about 12 s of CPU on them, half reading rows and half
+ * hashing, so two threads only help when both cores are free.
  */
-export async function inspectAuditChain(db: Db): Promise<ChainReport> {
+export async function inspectAuditChain(db: Db, options: ChainInspectOptions = {}): Promise<ChainReport> {
   const anchor = await readPruneAnchor(db);
-  let previousHash: string | null = anchor?.lastRemovedHash ?? null;
-  let lastId: number | null = null;
-  let checkedRows = 0;
-  let nextBatch = readChainBatch(db, 0);
+  const ranges = await planRanges(db, options.threads);
+  const url = postgresUrl(db);
+  const workerFile = options.workerFile === undefined ? findChainWorker() : options.workerFile;
 
-  for (;;) {
-    const rows = await nextBatch;
-    const last = rows.at(-1);
-    // Postgres prepares the next batch while this one is hashed.
-    const full = rows.length === VERIFY_BATCH_SIZE && last !== undefined;
-    if (full) nextBatch = readChainBatch(db, last.id);
-
-    for (const row of rows) {
-      const id = row.id;
-      checkedRows += 1;
-      lastId = id;
-
-      const reason = checkRow(row, previousHash, checkedRows === 1 ? anchor : null);
-      if (reason) {
-        // The prefetched batch is no longer needed, but must not reject unhandled.
-        if (full) nextBatch.catch(() => undefined);
-        return { checkedRows, lastId, firstBroken: { id, reason }, anchor };
-      }
-      previousHash = row.hash;
+  if (ranges.length > 1 && url && !workerFile) {
+    log.warn({ file: CHAIN_WORKER_FILE }, "audit chain worker file not found; verifying on one thread");
+  } else if (ranges.length > 1 && url && workerFile) {
+    try {
+      const walks = await Promise.all(ranges.map((range) => walkInWorker(workerFile, url, range)));
+      return joinRanges(walks, anchor);
+    } catch (error) {
+      log.warn({ err: error, workerFile }, "audit chain worker failed; verifying on one thread");
     }
-
-    if (!full) return { checkedRows, lastId, firstBroken: null, anchor };
   }
+
+  const walk = await walkChainRange(
+    (afterId) => readChainBatch(db, afterId, Number.MAX_SAFE_INTEGER),
+    0,
+    VERIFY_BATCH_SIZE,
+  );
+  return joinRanges([walk], anchor);
+}
+
+interface IdRange {
+  /** The range holds the ids after this one... */
+  afterId: number;
+  /** ...up to and including this one. */
+  lastId: number;
 }
 
 /**
- * Checks one row against the previous row's hash. The first row is also
- * checked against the prune anchor: a row that the prune removed cannot
- * come back.
+ * Splits the ids from the oldest to the newest row into one range per
+ * thread, or returns a single range when one thread is enough.
  */
-function checkRow(row: AuditEvent, previousHash: string | null, anchor: PruneAnchor | null): ChainBreak | null {
-  if (row.prevHash !== previousHash) return "prev_hash_mismatch";
-  if (anchor && row.id <= anchor.lastRemovedId) return "prev_hash_mismatch";
-  if (row.hash !== computeAuditHash(row)) return "hash_mismatch";
-  return null;
+async function planRanges(db: Db, threads: number | undefined): Promise<IdRange[]> {
+  const [bounds] = await queryRows<{ min_id: string | number | null; max_id: string | number | null }>(
+    db,
+    sql`select min(id) as min_id, max(id) as max_id from audit_events`,
+  );
+  if (bounds?.min_id === null || bounds?.max_id === null || !bounds) return [];
+  const first = Number(bounds.min_id);
+  const last = Number(bounds.max_id);
+  const span = last - first + 1;
+
+  const count =
+    threads ?? Math.min(MAX_VERIFY_THREADS, availableParallelism(), Math.floor(span / MIN_ROWS_PER_THREAD));
+  const parts = Math.max(1, Math.min(count, span));
+  const ranges: IdRange[] = [];
+  let afterId = first - 1;
+  for (let part = 1; part <= parts; part++) {
+    const lastId = part === parts ? last : first - 1 + Math.floor((span * part) / parts);
+    ranges.push({ afterId, lastId });
+    afterId = lastId;
+  }
+  return ranges;
+}
+
+/**
+ * Joins the walks of consecutive id ranges into one report: each range's
+ * first row must link to the row before it, the very first one to the prune
+ * anchor, and the earliest break wins.
+ */
+function joinRanges(walks: RangeWalk[], anchor: PruneAnchor | null): ChainReport {
+  let previousHash: string | null = anchor?.lastRemovedHash ?? null;
+  let checkedRows = 0;
+  let lastId: number | null = null;
+
+  for (const walk of walks) {
+    if (!walk.first) continue;
+    const first = walk.first;
+    const isOldest = checkedRows === 0;
+    // A row that the prune removed cannot come back.
+    if (first.prevHash !== previousHash || (isOldest && anchor && first.id <= anchor.lastRemovedId)) {
+      return { checkedRows: checkedRows + 1, lastId: first.id, firstBroken: { id: first.id, reason: "prev_hash_mismatch" }, anchor };
+    }
+
+    checkedRows += walk.rows;
+    lastId = walk.lastId;
+    if (walk.broken) return { checkedRows, lastId, firstBroken: walk.broken, anchor };
+    previousHash = walk.lastHash;
+  }
+  return { checkedRows, lastId, firstBroken: null, anchor };
+}
+
+/**
+ * Returns the worker script: beside this module when it runs from source
+ * (tsx, Vitest), else under the working folder, where the production
+ * server runs from the checkout. Null when neither exists.
+ */
+function findChainWorker(): string | null {
+  const candidates: string[] = [];
+  try {
+    const url = new URL(/* webpackIgnore: true */ /* turbopackIgnore: true */ CHAIN_WORKER_FILE, import.meta.url);
+    if (url.protocol === "file:") candidates.push(fileURLToPath(url));
+  } catch {
+    // A bundle may give this module no file URL.
+  }
+  candidates.push(path.resolve(/*turbopackIgnore: true*/ process.cwd(), "lib", "audit", CHAIN_WORKER_FILE));
+  return candidates.find((file) => existsSync(file)) ?? null;
+}
+
+/** Walks `range` in a worker thread; rejects if the worker fails or exits early. */
+function walkInWorker(workerFile: string, url: string, range: IdRange): Promise<RangeWalk> {
+  return new Promise((resolve, reject) => {
+    let walk: RangeWalk | null = null;
+    const worker = new Worker(workerFile, {
+      workerData: { url, afterId: range.afterId, lastId: range.lastId, batchSize: VERIFY_BATCH_SIZE },
+    });
+    worker.on("message", (message: RangeWalk) => {
+      walk = message;
+    });
+    worker.on("error", reject);
+    worker.on("exit", (code) => {
+      if (walk) resolve(walk);
+      else reject(new Error(`audit chain worker ${workerFile} exited with code ${code} before reporting`));
+    });
+  });
 }
 
 /**
@@ -192,67 +237,16 @@ export async function readPruneAnchor(db: Db): Promise<PruneAnchor | null> {
   };
 }
 
-interface RawChainRow extends Record<string, unknown> {
-  id: string | number;
-  at_ms: string | number;
-  correlation_id: string | null;
-  phase: AuditEvent["phase"];
-  actor_id: string | null;
-  actor: string;
-  source_address: string | null;
-  action: string;
-  host: string | null;
-  project: string | null;
-  instance: string | null;
-  params: string | null;
-  result: AuditEvent["result"];
-  error: string | null;
-  operation_id: string | null;
-  duration_ms: string | number | null;
-  prev_hash: string | null;
-  hash: string;
-}
-
-/**
- * Reads the rows after `afterId` in id order. A raw query with `at` as epoch
- * milliseconds and params as text read 1,000,000 rows in 3.1 s where
- * drizzle's typed select took 9.2 s (bench/audit.ts's log, 2 shared cores).
- */
-async function readChainBatch(db: Db, afterId: number): Promise<AuditEvent[]> {
-  const rows = await queryRows<RawChainRow>(
+/** Reads up to VERIFY_BATCH_SIZE rows after `afterId` and up to `lastId`, in id order. */
+function readChainBatch(db: Db, afterId: number, lastId: number): Promise<RawChainRow[]> {
+  return queryRows<RawChainRow>(
     db,
-    sql`select id, round(extract(epoch from at) * 1000)::bigint as at_ms,
-          correlation_id, phase, actor_id, actor, source_address, action,
-          host, project, instance, params::text as params, result, error,
-          operation_id, duration_ms, prev_hash, hash
-        from audit_events
-        where id > ${afterId}
+    sql`select ${sql.raw(CHAIN_COLUMNS)} from audit_events
+        where id > ${afterId} and id <= ${lastId}
         order by id
         limit ${VERIFY_BATCH_SIZE}`,
   );
-
-  return rows.map((row) => ({
-    id: Number(row.id),
-    at: new Date(Number(row.at_ms)),
-    correlationId: row.correlation_id,
-    phase: row.phase,
-    actorId: row.actor_id,
-    actor: row.actor,
-    sourceAddress: row.source_address,
-    action: row.action,
-    host: row.host,
-    project: row.project,
-    instance: row.instance,
-    params: row.params === null ? null : (JSON.parse(row.params) as Record<string, unknown>),
-    result: row.result,
-    error: row.error,
-    operationId: row.operation_id,
-    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  }));
 }
-
 
 /**
  * Returns the id of the first row that breaks the hash chain, or null when

@@ -21,6 +21,8 @@ interface DbHandle {
   driver: DbDriver;
   /** Location of the data for messages, without the password of a URL. */
   location: string;
+  /** The connection URL of a Postgres database, for worker threads to open. */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ function openPostgres(url: string): Db {
   handles.set(db, {
     driver: "postgres",
     location: describePostgresUrl(url),
+    url,
     close: () => client.end(),
   });
   return db;
@@ -108,6 +111,15 @@ export function describeDb(db: Db): string {
   const handle = handles.get(db);
   if (!handle) throw new Error("This database was not opened by createDb.");
   return handle.location;
+}
+
+/**
+ * Returns the URL of a Postgres database opened by createDb or getDb, so
+ * that a worker thread can open its own connection; null for PGlite, which
+ * one process opens once.
+ */
+export function postgresUrl(db: Db): string | null {
+  return handles.get(db)?.url ?? null;
 }
 
 function describePostgresUrl(url: string): string {
