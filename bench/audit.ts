@@ -2,14 +2,15 @@
 // verification time.
 //
 //   npx tsx bench/audit.ts --database postgres://postgres@127.0.0.1:5432/DB
-//       [--appends 5000] [--writers 8] [--rows 1000000] [--rounds 20]
+//       [--appends 5000] [--writers 1,8,32,64] [--pools 8] [--rows 1000000]
+//       [--rounds 20]
 //
 // EMPTIES audit_events in the named local database, so give it a database of
 // its own. Steps:
-//  1. appends --appends rows through recordAuditEvent with one writer, then
-//     with --writers writers that each have a pool (as separate processes
-//     would), then with --writers writers sharing one pool (as one console
-//     process does). Each case runs first with the previous append
+//  1. appends --appends rows through recordAuditEvent with --pools writers
+//     that each have a pool (as separate processes would), then with each
+//     count in --writers sharing one pool (as the actions of one console
+//     process do). Each case runs first with the previous append
 //     (bench/audit-baseline.ts) on an empty table, then with the current one;
 //  2. fills the log up to --rows rows with a bulk COPY whose hashes continue
 //     the chain (computed in this process with computeAuditHash);
@@ -20,6 +21,7 @@
 // It prints each figure next to its target, and the current code's figures
 // as ratios to the previous code's, measured in the same run.
 
+import { loadavg } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
@@ -52,7 +54,8 @@ function parseOptions() {
     options: {
       database: { type: "string" },
       appends: { type: "string", default: "5000" },
-      writers: { type: "string", default: "8" },
+      writers: { type: "string", default: "1,8,32,64" },
+      pools: { type: "string", default: "8" },
       rows: { type: "string", default: "1000000" },
       rounds: { type: "string", default: "20" },
     },
@@ -78,7 +81,8 @@ function parseOptions() {
   return {
     database: values.database,
     appends: count("appends", values.appends),
-    writers: count("writers", values.writers),
+    writers: values.writers.split(",").map((text) => count("writers", text.trim())),
+    pools: count("pools", values.pools),
     rows: count("rows", values.rows),
     rounds: count("rounds", values.rounds),
   };
@@ -87,6 +91,13 @@ function parseOptions() {
 function percentile(sorted: number[], fraction: number): number {
   const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
   return sorted[Math.max(index, 0)]!;
+}
+
+/** The 1, 5 and 15 minute load averages, which the figures move with. */
+function loadText(): string {
+  return `load average ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(", ")}`;
 }
 
 function verdict(met: boolean): string {
@@ -336,7 +347,7 @@ async function main() {
     console.log(`Postgres ${version?.server_version}, database ${new URL(options.database).pathname.slice(1)}`);
     await db.execute(sql`truncate audit_events restart identity`);
 
-    console.log(`\n1. Append through recordAuditEvent (${options.appends} rows per run)`);
+    console.log(`\n1. Append through recordAuditEvent (${options.appends} rows per run), ${loadText()}`);
     // The previous append draws ids from the sequence and the current one
     // takes the id after the newest row, so each run starts on an empty table.
     const appendCase = async (writers: number, shared: boolean) => {
@@ -351,19 +362,23 @@ async function main() {
         `   ${name.padEnd(30)} ${rates.current.toFixed(0).padStart(6)} rows/s, ` +
           `previous ${rates.baseline.toFixed(0).padStart(6)} rows/s, ratio ${(rates.current / rates.baseline).toFixed(2)}`,
       );
-    const single = await appendCase(1, true);
-    printAppends("1 writer:", single);
-    const separate = await appendCase(options.writers, false);
-    printAppends(`${options.writers} writers, a pool each:`, separate);
-    const shared = await appendCase(options.writers, true);
-    printAppends(`${options.writers} writers sharing one pool:`, shared);
+    const appendCases: { name: string; rates: { baseline: number; current: number } }[] = [];
+    const runAppendCase = async (name: string, writers: number, shared: boolean) => {
+      const rates = await appendCase(writers, shared);
+      printAppends(`${name}:`, rates);
+      appendCases.push({ name, rates });
+    };
+    await runAppendCase(`${options.pools} writers, a pool each`, options.pools, false);
+    for (const writers of options.writers) {
+      await runAppendCase(writers === 1 ? "1 writer" : `${writers} writers sharing one pool`, writers, true);
+    }
 
-    console.log(`\n2. Bulk fill to ${options.rows} rows (COPY, hashes chained in this process)`);
+    console.log(`\n2. Bulk fill to ${options.rows} rows (COPY, hashes chained in this process), ${loadText()}`);
     let started = performance.now();
     const added = await bulkFill(options.database, db, options.rows);
     console.log(`   added ${added} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-    console.log(`\n3. Filtered queries, 100 rows each, ${options.rounds} rounds`);
+    console.log(`\n3. Filtered queries, 100 rows each, ${options.rounds} rounds, ${loadText()}`);
     const queries = await measureQueries(db, options.rows, options.rounds);
     for (const row of queries.rows) {
       console.log(
@@ -375,7 +390,7 @@ async function main() {
       console.log(`   activity chart, ${chart.name}: ${chart.ms.toFixed(0)} ms`);
     }
 
-    console.log(`\n4. Verify the chain`);
+    console.log(`\n4. Verify the chain, ${loadText()}`);
     started = performance.now();
     const baselineReport = await verifyBaseline(db);
     const baselineSeconds = (performance.now() - started) / 1000;
@@ -384,22 +399,26 @@ async function main() {
         (baselineReport.brokenId === null ? "intact" : `BROKEN at row ${baselineReport.brokenId}`),
     );
     started = performance.now();
+    const singleReport = await inspectAuditChain(db, { threads: 1 });
+    const singleSeconds = (performance.now() - started) / 1000;
+    console.log(
+      `   current, one thread: ${singleReport.checkedRows} rows in ${singleSeconds.toFixed(1)} s, ` +
+        (singleReport.firstBroken ? `BROKEN at row ${singleReport.firstBroken.id}` : "intact") +
+        `, time ratio ${(singleSeconds / baselineSeconds).toFixed(2)}`,
+    );
+    started = performance.now();
     const report = await inspectAuditChain(db);
     const verifySeconds = (performance.now() - started) / 1000;
     console.log(
       `   current:  ${report.checkedRows} rows in ${verifySeconds.toFixed(1)} s, ` +
         (report.firstBroken ? `BROKEN at row ${report.firstBroken.id} (${report.firstBroken.reason})` : "intact") +
-        `, time ratio ${(verifySeconds / baselineSeconds).toFixed(2)}`,
+        `, time ratio ${(verifySeconds / baselineSeconds).toFixed(2)}, ${loadText()}`,
     );
 
     console.log("\nTargets");
-    for (const [name, rate] of [
-      ["1 writer", single],
-      [`${options.writers} writers, a pool each`, separate],
-      [`${options.writers} writers, one pool`, shared],
-    ] as const) {
+    for (const { name, rates } of appendCases) {
       console.log(
-        `   append >= ${TARGETS.appendRowsPerSecond} rows/s, ${name}: ${rate.current.toFixed(0)} rows/s, ${verdict(rate.current >= TARGETS.appendRowsPerSecond)}`,
+        `   append >= ${TARGETS.appendRowsPerSecond} rows/s, ${name}: ${rates.current.toFixed(0)} rows/s, ${verdict(rates.current >= TARGETS.appendRowsPerSecond)}`,
       );
     }
     console.log(

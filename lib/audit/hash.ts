@@ -85,9 +85,10 @@ export interface ChainInspectOptions {
  * secret. Both need the latest hash kept somewhere outside this database.
  *
  * TODO: 1,000,000 rows still take well over the 10 s target on a shared
- * 2-core machine (18.5 to 22 s in bench/audit.ts at load averages of 7 to
- * 9). Node spends about 12 s of CPU on them, half reading rows and half
- * hashing, so two threads only help when both cores are free.
+ * 2-core machine (16 to 24 s in bench/audit.ts at load averages of 6 to 9,
+ * on one thread or two alike). Node spends about 12 s of CPU on them, 45%
+ * reading rows and 55% hashing, so two threads only help when both cores
+ * are free.
  */
 export async function inspectAuditChain(db: Db, options: ChainInspectOptions = {}): Promise<ChainReport> {
   const anchor = await readPruneAnchor(db);
