@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useRef, useState, type MouseEventHandler } from "react";
+import { useRef, useState } from "react";
 import { instancePath } from "@/components/instances/paths";
 import { useOnScreen } from "@/components/sessions/use-on-screen";
 import type { TileRendering } from "@/components/vnc/tile-viewer";
@@ -21,19 +21,13 @@ export function SessionTile({
   session,
   readerUserId,
   now,
-  paused = false,
   tileRendering,
-  onOpen,
 }: {
   instance: InstanceSummary;
   session: VncSessionState | null;
   readerUserId: string;
   now: number;
-  /** Whether the tile stays disconnected even on screen. */
-  paused?: boolean;
   tileRendering?: TileRendering;
-  /** Called on a click on either link to the full view. */
-  onOpen?: MouseEventHandler;
 }) {
   const root = useRef<HTMLElement>(null);
   const onScreen = useOnScreen(root);
@@ -52,24 +46,19 @@ export function SessionTile({
           instanceKey={instance}
           mode="tile"
           viewId={viewId}
-          enabled={onScreen && !paused}
+          enabled={onScreen}
           tileRendering={tileRendering}
         />
         {/* Above the canvas, so a click opens the full view instead of reaching noVNC. */}
         <Link
           href={href}
-          onClick={onOpen}
           aria-label={`Open the live view of ${instance.name}`}
           className="absolute inset-0 z-10 focus-visible:outline-2 focus-visible:outline-offset-[-2px] focus-visible:outline-sky-500"
         />
       </div>
       <div className="flex items-start justify-between gap-2 px-3 py-2">
         <div className="min-w-0">
-          <Link
-            href={href}
-            onClick={onOpen}
-            className="block truncate font-medium text-sky-700 hover:underline"
-          >
+          <Link href={href} className="block truncate font-medium text-sky-700 hover:underline">
             {instance.name}
           </Link>
           <p className="truncate text-xs text-slate-500">

@@ -1,7 +1,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState, type MouseEvent } from "react";
+import { useMemo } from "react";
 import { useCurrentUser } from "@/components/current-user";
 import type { FleetSnapshot } from "@/components/fleet-events";
 import { SessionTile } from "@/components/sessions/session-tile";
@@ -13,9 +13,6 @@ import { findVncSession } from "@/lib/vnc/session-list";
 import { queryKeys } from "@/lib/query-keys";
 
 const UPTIME_REFRESH_MS = 30_000;
-// Tiles stop while the page navigates to a full view; they connect again
-// after this long if the navigation did not take the wall away.
-const RESUME_AFTER_OPEN_MS = 10_000;
 
 async function fetchFleet(): Promise<FleetSnapshot> {
   const response = await fetch("/api/instances");
@@ -27,11 +24,11 @@ async function fetchFleet(): Promise<FleetSnapshot> {
  * Renders every running browser sandbox on every reachable host as a live
  * tile. The fleet query that the instance list uses keeps the set current.
  */
-// TODO: with 24 tiles on a loaded two-core machine, a click still takes
-// about twice as long to the full view as with one tile (1.2 s against
-// 0.55 s), and coming back takes 10 s to fill every tile again
-// (bench/sessions-wall.ts). Whether the 24 bridges that close and open at
-// those moments or the busy CPU costs the time is not measured.
+// TODO: 24 tiles are still slow on a loaded two-core machine
+// (bench/sessions-wall.ts). The page draws 50 to 84% of the animation
+// frames of one tile, and a click takes two to three times as long to the
+// full view. Coming back takes 10 s to fill every tile again. How much of
+// that is the busy CPU and how much the 24 connections is not measured.
 export function SessionsWall({
   initial,
   tileRendering = "thumbnail",
@@ -48,20 +45,6 @@ export function SessionsWall({
   });
   const sessions = useVncSessions();
   const now = useNow(UPTIME_REFRESH_MS);
-  const [opening, setOpening] = useState(false);
-
-  useEffect(() => {
-    if (!opening) return;
-    const timer = setTimeout(() => setOpening(false), RESUME_AFTER_OPEN_MS);
-    return () => clearTimeout(timer);
-  }, [opening]);
-
-  // A plain click navigates in this tab, so the tiles disconnect at once and
-  // leave the CPU to the full view. A click that opens a new tab does not.
-  const pauseTilesOnOpen = (event: MouseEvent) => {
-    const newTab = event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
-    if (!newTab && tileRendering === "thumbnail") setOpening(true);
-  };
 
   const sandboxes = useMemo(
     () =>
@@ -117,9 +100,7 @@ export function SessionsWall({
                 session={findVncSession(sessions.data, instance)}
                 readerUserId={user.id}
                 now={now}
-                paused={opening}
                 tileRendering={tileRendering}
-                onOpen={pauseTilesOnOpen}
               />
             </li>
           ))}

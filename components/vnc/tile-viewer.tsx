@@ -3,22 +3,17 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from "react";
 import { ConnectionStatus } from "@/components/vnc/connection-status";
 import { useRfbConnection } from "@/components/vnc/use-rfb-connection";
-import { ConnectionSlots } from "@/lib/vnc/connection-slots";
 import { TILE_UPDATE_INTERVAL_MS } from "@/lib/vnc/types";
 import type { InstanceKey } from "@/lib/instances/types";
 
 /**
- * How a tile puts noVNC's screen on the page. "thumbnail" keeps noVNC's
+ * Rendering of a tile's screen. "thumbnail" keeps noVNC's
  * full-size canvas out of the document and copies it, scaled down, into a
  * tile-sized canvas. "scaled-canvas" puts noVNC's canvas in the tile and
  * scales it with CSS, so the browser composites every full-size canvas. The
  * sessions wall bench still measures it, as the rendering before thumbnails.
  */
 export type TileRendering = "thumbnail" | "scaled-canvas";
-
-// Every handshake costs the console a socat exec and the browser a first
-// full-size frame, so a wall of tiles sets up a few at a time.
-const tileSlots = new ConnectionSlots(4);
 
 /** Shows a sandbox's screen in a small, view-only tile without controls. */
 export function TileViewer({
@@ -53,7 +48,6 @@ export function TileViewer({
     viewId,
     enabled,
     viewOnly: true,
-    slots: thumbnail ? tileSlots : undefined,
     onServerMessage: thumbnail ? markScreenChanged : undefined,
   });
   const connected = state.phase === "connected";

@@ -9,7 +9,6 @@ import {
   type DropExplanation,
   type SocketClose,
 } from "@/lib/vnc/close-reason";
-import type { ConnectionSlots } from "@/lib/vnc/connection-slots";
 import { ReconnectBackoff } from "@/lib/vnc/reconnect";
 import { vncSocketPath, type VncViewMode } from "@/lib/vnc/types";
 
@@ -32,8 +31,6 @@ export interface RfbConnectionOptions {
   enabled: boolean;
   /** Whether keys and pointer stay in the browser. The server filters input too. */
   viewOnly: boolean;
-  /** Shared limit on handshakes in progress; none means connect at once. */
-  slots?: ConnectionSlots;
   /** Called on every message from the server, such as a framebuffer update. */
   onServerMessage?: () => void;
 }
@@ -95,7 +92,7 @@ function configureClient(client: RFB, mode: VncViewMode): void {
  */
 export function useRfbConnection(
   screen: RefObject<HTMLDivElement | null>,
-  { instanceKey, mode, viewId, enabled, viewOnly, slots, onServerMessage }: RfbConnectionOptions,
+  { instanceKey, mode, viewId, enabled, viewOnly, onServerMessage }: RfbConnectionOptions,
 ): RfbConnection {
   const { host, project, name } = instanceKey;
   const [state, setState] = useState<VncConnectionState>({ phase: "idle" });
@@ -114,8 +111,6 @@ export function useRfbConnection(
     let stopped = false;
     let current: RFB | null = null;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let releaseSlot = () => {};
-    const cancelWait = new AbortController();
     const backoff = new ReconnectBackoff();
     const path = vncSocketPath({ host, project, name }, viewId, mode);
 
@@ -142,14 +137,6 @@ export function useRfbConnection(
       }
       if (stopped) return;
 
-      if (slots) {
-        try {
-          releaseSlot = await slots.acquire(cancelWait.signal);
-        } catch {
-          return; // Stopped while waiting for a slot.
-        }
-      }
-
       // The viewer owns the socket, so the close code and reason that noVNC
       // does not pass on are still readable.
       const socket = new WebSocket(socketUrl(path));
@@ -170,7 +157,6 @@ export function useRfbConnection(
       current = attempt;
 
       attempt.addEventListener("connect", () => {
-        releaseSlot();
         if (stopped || current !== attempt) return;
         backoff.connected(Date.now());
         client.current = attempt;
@@ -180,7 +166,6 @@ export function useRfbConnection(
         securityFailure = event.detail.reason ?? `VNC security negotiation failed (status ${event.detail.status})`;
       });
       attempt.addEventListener("disconnect", () => {
-        releaseSlot();
         if (stopped || current !== attempt) return;
         current = null;
         client.current = null;
@@ -198,15 +183,13 @@ export function useRfbConnection(
 
     return () => {
       stopped = true;
-      cancelWait.abort();
-      releaseSlot();
       clearTimeout(retryTimer);
       current?.disconnect();
       current = null;
       client.current = null;
       setState({ phase: "idle" });
     };
-  }, [screen, enabled, host, project, name, mode, viewId, generation, slots]);
+  }, [screen, enabled, host, project, name, mode, viewId, generation]);
 
   const connected = state.phase === "connected";
   useEffect(() => {
