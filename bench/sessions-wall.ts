@@ -9,10 +9,13 @@
 // 127.0.0.1:3430 with the named local Postgres database, whose tables it
 // empties. Opens /sessions in Debian's Chromium through Playwright.
 // It measures the wall with that one tile, boots the other sandboxes a few
-// at a time, and measures the wall again with all of them. It prints both
-// sets of figures and their ratios, and saves a screenshot of the full wall
-// as test-results/sessions-wall.png. Everything it starts is stopped at the
-// end, on error, on Ctrl-C and after the hard time limit.
+// at a time, and measures the wall again with all of them. Each time it
+// measures both tile renderings: noVNC's canvas scaled by CSS, as before
+// (/sessions?tiles=scaled-canvas), and the thumbnail canvas (/sessions).
+// It prints all four sets of figures and their ratios, and saves a
+// screenshot of the full wall as test-results/sessions-wall.png. Everything
+// it starts is stopped at the end, on error, on Ctrl-C and after the hard
+// time limit.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, open as openFile, readFile, rm, writeFile } from "node:fs/promises";
@@ -37,12 +40,15 @@ import {
 } from "./sandbox-fleet";
 import { sampleProcesses, type ProcessSample } from "./process-cpu";
 import { WALL_PAGE_SCRIPT, type WallPageProbe } from "./sessions-wall-page";
+import type { TileRendering } from "@/components/vnc/tile-viewer";
 
 const DAEMON = { name: "vnc-wall", httpsPort: 18491 };
 const HOST_ID = "wall";
 const CONSOLE_PORT = 3430;
 const BASE_URL = `http://127.0.0.1:${CONSOLE_PORT}`;
-const HARD_LIMIT_MS = 20 * 60_000;
+const HARD_LIMIT_MS = 30 * 60_000;
+// Measured in this order: the rendering before thumbnails, then the current.
+const TILE_RENDERINGS: TileRendering[] = ["scaled-canvas", "thumbnail"];
 const CLEANUP_LIMIT_MS = 4 * 60_000;
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -156,6 +162,7 @@ function secondsSince(start: number): string {
 /** Figures of one wall measurement. */
 interface WallFigures {
   tiles: number;
+  rendering: TileRendering;
   /** Navigation start to a painted frame in every tile, in ms. */
   allFramesMs: number;
   /** Per tile, navigation start to its first painted frame, in ms. */
@@ -215,7 +222,10 @@ async function run(): Promise<void> {
   const page = await context.newPage();
   const lxdPid = await daemonPid();
 
-  const single = await measureWall(page, 1, consolePid, lxdPid);
+  const measured: WallFigures[] = [];
+  for (const rendering of TILE_RENDERINGS) {
+    measured.push(await measureWall(page, 1, rendering, consolePid, lxdPid));
+  }
   // The wall would connect each new sandbox's tile while it boots.
   await page.goto("about:blank");
 
@@ -227,18 +237,20 @@ async function run(): Promise<void> {
   console.log(`inotify instances open with ${ready.length} sandboxes: ${await countInotifyInstances()}`);
   if (ready.length < 2) throw new Error("Fewer than two sandboxes booted; nothing to compare.");
 
-  const full = await measureWall(page, ready.length, consolePid, lxdPid);
+  for (const rendering of TILE_RENDERINGS) {
+    measured.push(await measureWall(page, ready.length, rendering, consolePid, lxdPid));
+  }
   await page.goto("/sessions");
   await waitForFrames(page, ready.length, 120_000);
   await mkdir(path.join(root, "test-results"), { recursive: true });
   await page.screenshot({ path: path.join(root, "test-results", "sessions-wall.png") });
 
-  printFigures(single, full);
+  printFigures(measured);
   // Closing the browser ends every view, and stopping the console makes
   // the tile watches write their close rows without waiting out their window.
   await browser.close();
   await stopConsole();
-  printAuditRows(await countVncAuditRows(), clicks * 2 + 3);
+  printAuditRows(await countVncAuditRows(), 2 * TILE_RENDERINGS.length * (clicks + 1) + 1);
   console.log(`Machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`);
   console.log(`Total time before cleanup: ${secondsSince(started)} s`);
 }
@@ -388,10 +400,11 @@ function printAuditRows(counts: AuditRowCount[], wallLoads: number): void {
 async function measureWall(
   page: Page,
   tiles: number,
+  rendering: TileRendering,
   consolePid: number,
   lxdPid: number,
 ): Promise<WallFigures> {
-  await page.goto("/sessions");
+  await page.goto(rendering === "thumbnail" ? "/sessions" : `/sessions?tiles=${rendering}`);
   await page.getByRole("heading", { name: "Sessions" }).waitFor();
   const shown = await page.locator('[data-testid^="session-tile-"]').count();
   if (shown !== tiles) throw new Error(`The wall shows ${shown} tiles, expected ${tiles}`);
@@ -444,6 +457,7 @@ async function measureWall(
   const sorted = [...rss].sort((a, b) => a - b);
   return {
     tiles,
+    rendering,
     ...frames,
     steady,
     clickToViewMs,
@@ -495,38 +509,58 @@ function median(numbers: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-function printFigures(single: WallFigures, full: WallFigures): void {
-  const rows: [string, number, number, number][] = [];
-  const add = (label: string, one: number, many: number, digits = 0) =>
-    rows.push([label, one, many, digits]);
+/**
+ * Prints one column per measurement, then for each tile rendering the
+ * ratio of many tiles to one, and for each later rendering the ratio to the
+ * first one with many tiles.
+ */
+function printFigures(measured: WallFigures[]): void {
+  const rows: [string, (figures: WallFigures) => number, number][] = [
+    ["load to a frame in every tile (ms)", (f) => f.allFramesMs, 0],
+    ["load to a frame in a tile, median (ms)", (f) => median(f.tileFrameMs), 0],
+    ["back on the wall to a frame in every tile, median (ms)", (f) => median(f.backToFramesMs), 0],
+    ["long tasks in the steady window", (f) => f.steady.longTasks, 0],
+    ["long task time per second (ms)", (f) => f.steady.longTaskMs / steadySeconds, 1],
+    ["longest long task (ms)", (f) => f.steady.maxLongTaskMs, 0],
+    ["page animation frames per second", (f) => f.steady.framesPerSecond, 1],
+    ["longest gap between animation frames (ms)", (f) => f.steady.maxFrameGapMs, 0],
+    ["click on a tile to the full view, median (ms)", (f) => median(f.clickToViewMs), 0],
+    ["click on a tile to a frame in the full view, median (ms)", (f) => median(f.clickToFrameMs), 0],
+    ["click event duration, worst (ms)", (f) => Math.max(...f.clickEventMs), 0],
+    ["console RSS, median (MB)", (f) => f.consoleRssMb.median, 0],
+    ["console RSS, peak (MB)", (f) => f.consoleRssMb.peak, 0],
+    ["console CPU (% of one core)", (f) => f.processes.consolePercent, 1],
+    ["LXD daemon CPU (% of one core)", (f) => f.processes.lxdPercent, 1],
+    ["bench and Chromium CPU (% of one core)", (f) => f.processes.benchPercent, 1],
+    ["machine CPU busy (% of all cores)", (f) => f.processes.machineBusyPercent, 1],
+  ];
+  type Ratio = [name: string, base: WallFigures | undefined, other: WallFigures | undefined];
+  const one = (rendering: TileRendering) =>
+    measured.find((f) => f.tiles === 1 && f.rendering === rendering);
+  const many = (rendering: TileRendering) =>
+    measured.find((f) => f.tiles > 1 && f.rendering === rendering);
+  const [first = "scaled-canvas", ...later] = TILE_RENDERINGS;
+  const ratios: Ratio[] = [
+    ...TILE_RENDERINGS.map((rendering): Ratio => [`${rendering} n/1`, one(rendering), many(rendering)]),
+    ...later.map((rendering): Ratio => [`n: ${rendering}/${first}`, many(first), many(rendering)]),
+  ];
 
-  add("tiles", single.tiles, full.tiles);
-  add("load to a frame in every tile (ms)", single.allFramesMs, full.allFramesMs);
-  add("load to a frame in a tile, median (ms)", median(single.tileFrameMs), median(full.tileFrameMs));
-  add("back on the wall to a frame in every tile, median (ms)", median(single.backToFramesMs), median(full.backToFramesMs));
-  add("long tasks in the steady window", single.steady.longTasks, full.steady.longTasks);
-  add("long task time per second (ms)", single.steady.longTaskMs / steadySeconds, full.steady.longTaskMs / steadySeconds, 1);
-  add("longest long task (ms)", single.steady.maxLongTaskMs, full.steady.maxLongTaskMs);
-  add("page animation frames per second", single.steady.framesPerSecond, full.steady.framesPerSecond, 1);
-  add("longest gap between animation frames (ms)", single.steady.maxFrameGapMs, full.steady.maxFrameGapMs);
-  add("click on a tile to the full view, median (ms)", median(single.clickToViewMs), median(full.clickToViewMs));
-  add("click on a tile to a frame in the full view, median (ms)", median(single.clickToFrameMs), median(full.clickToFrameMs));
-  add("click event duration, worst (ms)", Math.max(...single.clickEventMs), Math.max(...full.clickEventMs));
-  add("console RSS, median (MB)", single.consoleRssMb.median, full.consoleRssMb.median);
-  add("console RSS, peak (MB)", single.consoleRssMb.peak, full.consoleRssMb.peak);
-  add("console CPU (% of one core)", single.processes.consolePercent, full.processes.consolePercent, 1);
-  add("LXD daemon CPU (% of one core)", single.processes.lxdPercent, full.processes.lxdPercent, 1);
-  add("bench and Chromium CPU (% of one core)", single.processes.benchPercent, full.processes.benchPercent, 1);
-  add("machine CPU busy (% of all cores)", single.processes.machineBusyPercent, full.processes.machineBusyPercent, 1);
-
+  const width = 14;
+  const column = (text: string) => text.slice(0, width).padStart(width);
   console.log(
-    `\n${"figure".padEnd(58)} ${"1 tile".padStart(9)} ${`${full.tiles} tiles`.padStart(9)} ${"ratio".padStart(7)}`,
+    `\nColumns: ${measured.map((f) => `${f.tiles} x ${f.rendering}`).join("; ")}; ` +
+      `then ratios: ${ratios.map(([name]) => name).join("; ")}`,
   );
-  for (const [label, one, many, digits] of rows) {
-    const ratio = one > 0 ? (many / one).toFixed(2) : "-";
-    console.log(
-      `${label.padEnd(58)} ${one.toFixed(digits).padStart(9)} ${many.toFixed(digits).padStart(9)} ${ratio.padStart(7)}`,
-    );
+  for (const [name, read, digits] of rows) {
+    const values = measured.map((f) => column(read(f).toFixed(digits))).join(" ");
+    const ratioText = ratios
+      .map(([, base, other]) => {
+        const baseValue = base ? read(base) : 0;
+        const ratio = base && other && baseValue > 0 ? (read(other) / baseValue).toFixed(2) : "-";
+        return column(ratio);
+      })
+      .join(" ");
+    console.log(`${name.padEnd(58)} ${values} ${ratioText}`);
   }
   console.log(`steady window: ${steadySeconds} s; clicks per wall: ${clicks}`);
 }
