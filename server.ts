@@ -10,6 +10,8 @@ import { parseArgs } from "node:util";
 
 import next from "next";
 
+import { startAuditWitness } from "@/lib/audit/witness";
+import { getDb } from "@/lib/db/client";
 import { startHostServices } from "@/lib/hosts/startup";
 import { readOidcConfig } from "@/lib/auth/oidc-config";
 import { log } from "@/lib/log";
@@ -76,6 +78,9 @@ async function main(): Promise<void> {
   // the fleet watcher and the audit log's ingestion of LXD events (changes
   // made with lxc or other clients) cover them from the start.
   await startHostServices();
+  // The chain's newest row is written to a file outside the database now
+  // and every few minutes, so verification can show rows cut from the end.
+  const stopAuditWitness = startAuditWitness(getDb());
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
     void getVncSessions()
       .closeAll(SHUTDOWN_GRACE_MS - 1_000)
       .then(() => getTileWatches().closeIdle())
+      .then(() => stopAuditWitness())
       .finally(() => {
         server.closeAllConnections();
         void closed.then(() => process.exit(0));

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import os from "node:os";
 import path from "node:path";
 
 export default defineConfig({
@@ -6,6 +7,10 @@ export default defineConfig({
   test: {
     include: ["lib/**/*.test.ts", "test/**/*.test.ts"],
     environment: "node",
+    // Prunes in tests write to a witness file of this run, not to ./data.
+    env: {
+      SANDBOX_CONSOLE_AUDIT_WITNESS: path.join(os.tmpdir(), `sandbox-console-vitest-${process.pid}-witness.jsonl`),
+    },
     globalSetup: ["test/harness/global-setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 600_000,

@@ -100,6 +100,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   // without this the console would fall back to an empty PGlite store.
   process.env.DATABASE_URL = testDatabaseUrl();
   const workDir = await mkdtemp(path.join(os.tmpdir(), "sandbox-console-e2e-"));
+  // The console and the specs, which inherit this process's environment,
+  // write prunes to the same witness file.
+  process.env.SANDBOX_CONSOLE_AUDIT_WITNESS = path.join(workDir, "audit-witness.jsonl");
   let daemon: TestDaemon | null = null;
   let secondDaemon: TestDaemon | null = null;
   let server: ChildProcess | null = null;

@@ -4,6 +4,10 @@ import Link from "next/link";
 import { useState, useTransition } from "react";
 
 import { verifyChainAction, type VerifyChainResult } from "@/app/(console)/audit/actions";
+import type { WitnessReport } from "@/lib/audit/witness";
+
+/** Witness problems listed at most; the rest are counted. */
+const SHOWN_PROBLEMS = 5;
 
 const reasons = {
   prev_hash_mismatch:
@@ -32,8 +36,9 @@ export function VerifyChainButton() {
       >
         {pending ? "Verifying…" : "Verify chain"}
       </button>
-      <div aria-live="polite" data-testid="verify-chain-result">
+      <div aria-live="polite" data-testid="verify-chain-result" className="space-y-1">
         {result && <ChainResult result={result} />}
+        {result?.ok && <WitnessResult witness={result.witness} />}
       </div>
     </div>
   );
@@ -69,5 +74,48 @@ function ChainResult({ result }: { result: VerifyChainResult }) {
       </Link>
       : {reasons[broken.reason]}.
     </span>
+  );
+}
+
+function WitnessResult({ witness }: { witness: WitnessReport | { error: string } }) {
+  if ("error" in witness) {
+    return <p className="text-red-700">The witness file could not be checked: {witness.error}</p>;
+  }
+  if (witness.entries === 0 && witness.invalidLines === 0) {
+    return (
+      <p className="text-slate-600">
+        No witness yet: the console writes the newest row to {witness.file} every 5 minutes, and verification
+        then also shows rows cut from the end.
+      </p>
+    );
+  }
+
+  const { problems } = witness;
+  return (
+    <div data-testid="witness-result">
+      {problems.length === 0 ? (
+        <p className="text-emerald-700">
+          Witness file matches: {witness.entries} rows written down outside the database since{" "}
+          {witness.firstRecordedAt} are unchanged.
+        </p>
+      ) : (
+        <div role="alert" className="text-red-700">
+          <p>
+            The log differs from the {witness.entries} rows written down in {witness.file}:
+          </p>
+          <ul className="ml-5 list-disc">
+            {problems.slice(0, SHOWN_PROBLEMS).map((problem) => (
+              <li key={`${problem.kind}-${problem.id}`}>{problem.message}</li>
+            ))}
+          </ul>
+          {problems.length > SHOWN_PROBLEMS && <p>and {problems.length - SHOWN_PROBLEMS} more.</p>}
+        </div>
+      )}
+      {witness.invalidLines > 0 && (
+        <p role="alert" className="text-amber-800">
+          {witness.invalidLines} lines of {witness.file} could not be read: the file was edited, or a write to it was cut off.
+        </p>
+      )}
+    </div>
   );
 }

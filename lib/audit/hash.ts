@@ -79,10 +79,11 @@ export interface ChainInspectOptions {
  * report is the same either way. The threads walk the rows that existed
  * when the walk began.
  *
- * NOTE: a chain cannot show that rows were removed from its end, for example
- * by TRUNCATE. Nor can it tell a genuine prune record from one appended at
- * the end by someone who can write the table directly, since the hash has no
- * secret. Both need the latest hash kept somewhere outside this database.
+ * A chain cannot show that rows were removed from its end, for example by
+ * TRUNCATE. Nor can it tell a genuine prune record from one appended at the
+ * end by someone who can write the table directly, since the hash has no
+ * secret. checkWitnesses in witness.ts covers both with rows written to a
+ * file outside the database.
  *
  * TODO: 1,000,000 rows still take well over the 10 s target on a shared
  * 2-core machine (16 to 24 s in bench/audit.ts at load averages of 6 to 9,

@@ -8,6 +8,7 @@ import { log } from "@/lib/log";
 import { appendAuditEvent, insertAfterHead, readChainHead, type PhasedEvent } from "./append";
 import type { AuditActor, AuditEvent } from "./audit";
 import { PRUNE_ACTION } from "./hash";
+import { auditWitnessPath, recordPruneWitness } from "./witness";
 
 // Arbitrary key for pg_advisory_xact_lock, so two prunes take turns. It
 // only has to differ from every other advisory lock key the console uses.
@@ -44,6 +45,8 @@ export interface PruneRequest {
   expectedRows?: number;
   /** Extra facts for the audit rows, such as how the cut point was chosen. */
   details?: Record<string, unknown>;
+  /** The witness file the prune is written to; auditWitnessPath() by default. */
+  witnessFile?: string;
 }
 
 /**
@@ -107,8 +110,9 @@ export async function pruneAuditLog(db: Db, request: PruneRequest): Promise<Prun
   }
 
   const started = performance.now();
+  let result: PruneResult;
   try {
-    return await db.transaction((tx) =>
+    result = await db.transaction((tx) =>
       pruneInTransaction(tx, request, intent.id, (params) => ({
         ...base,
         phase: "outcome",
@@ -128,6 +132,18 @@ export async function pruneAuditLog(db: Db, request: PruneRequest): Promise<Prun
     });
     throw error;
   }
+
+  // Verification accepts removed rows only behind a prune written down
+  // outside the database, so a failed write is logged loudly.
+  try {
+    await recordPruneWitness(result.record, request.witnessFile);
+  } catch (error) {
+    log.error(
+      { err: error, recordId: result.record.id, file: request.witnessFile ?? auditWitnessPath() },
+      "writing the prune to the audit witness file failed; verification will report this prune as unwitnessed",
+    );
+  }
+  return result;
 }
 
 async function pruneInTransaction(

@@ -1,9 +1,10 @@
 import { asc, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import { closeDb, createDb, type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
-import { openTestDb, testDatabaseUrl, truncateTables } from "@/lib/db/test-database";
+import { testDatabaseUrl } from "@/lib/db/test-database";
+import { tamperWithAuditLog, setUpTestDatabase } from "@/lib/db/test-database-hooks";
 
 import { recordAuditEvent, type AuditEvent } from "./audit";
 import { computeAuditHash, inspectAuditChain, verifyAuditChain } from "./hash";
@@ -14,18 +15,11 @@ import { computeAuditHash, inspectAuditChain, verifyAuditChain } from "./hash";
 
 const ops = { id: "user-1", email: "ops@example.com" };
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 async function appendRows(count: number): Promise<AuditEvent[]> {
@@ -46,12 +40,8 @@ async function appendRows(count: number): Promise<AuditEvent[]> {
   return rows;
 }
 
-async function tamper(change: (tx: Db) => Promise<unknown>): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`alter table audit_events disable trigger user`);
-    await change(tx);
-    await tx.execute(sql`alter table audit_events enable trigger user`);
-  });
+function tamper(change: (tx: Db) => Promise<unknown>): Promise<void> {
+  return tamperWithAuditLog(db, change);
 }
 
 async function allRows(): Promise<AuditEvent[]> {

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 
 import type { TestProject } from "vitest/node";
 
@@ -41,11 +42,15 @@ const DEFAULT_DAEMON_NAME = "vitest-a";
 export default async function setup(
   project: TestProject,
 ): Promise<() => Promise<void>> {
+  // The run's audit witness file, named in vitest.config.ts, goes with it.
+  const witnessFile = project.config.env?.SANDBOX_CONSOLE_AUDIT_WITNESS;
+  const removeWitnessFile = () => (witnessFile ? rm(witnessFile, { force: true }) : Promise.resolve());
+
   const skipReason = lxdSkipReason();
   if (skipReason !== null) {
     project.provide("lxdTestDaemon", null);
     project.provide("lxdTestSkipReason", skipReason);
-    return async () => {};
+    return removeWitnessFile;
   }
 
   // Both steps run under the daemon's lock, so concurrent runs neither
@@ -70,7 +75,10 @@ export default async function setup(
     imageAlias: TINY_IMAGE_ALIAS,
   });
   project.provide("lxdTestSkipReason", null);
-  return () => lease.release();
+  return async () => {
+    await removeWitnessFile();
+    await lease.release();
+  };
 }
 
 function httpsPort(): number {

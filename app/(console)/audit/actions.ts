@@ -4,6 +4,7 @@ import { z } from "zod";
 
 import { inspectAuditChain, type ChainReport } from "@/lib/audit/hash";
 import { parseCutPoint, planAuditPrune, pruneAuditLog } from "@/lib/audit/prune";
+import { checkWitnesses, recordHeadWitness, type WitnessReport } from "@/lib/audit/witness";
 import { getSourceAddress, requireUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { userMessage } from "@/lib/errors";
@@ -11,24 +12,46 @@ import { log } from "@/lib/log";
 import { parseInput } from "@/lib/validation";
 
 export type VerifyChainResult =
-  | { ok: true; report: ChainReport; elapsedMs: number }
+  | {
+      ok: true;
+      report: ChainReport;
+      /** The check against the witness file, or why it could not run. */
+      witness: WitnessReport | { error: string };
+      elapsedMs: number;
+    }
   | { ok: false; error: string };
 
 /**
  * Recomputes every audit row's hash and link and reports the first row that
- * does not fit the chain. Needs audit:read.
+ * does not fit the chain, then checks the rows written down in the witness
+ * file outside the database. Needs audit:read.
  */
 export async function verifyChainAction(): Promise<VerifyChainResult> {
   try {
     const user = await requireUser("audit:read");
+    const db = getDb();
     const started = performance.now();
-    const report = await inspectAuditChain(getDb());
+    const report = await inspectAuditChain(db);
+    const witness = await checkWitnesses(db).catch((error: unknown) => {
+      log.error({ err: error, userId: user.id }, "checking the audit witness file failed");
+      return { error: userMessage(error) };
+    });
     const elapsedMs = Math.round(performance.now() - started);
 
     if (report.firstBroken) {
       log.warn({ userId: user.id, ...report.firstBroken }, "audit chain verification found a broken row");
     }
-    return { ok: true, report, elapsedMs };
+    if ("problems" in witness && witness.problems.length > 0) {
+      log.warn({ userId: user.id, problems: witness.problems.length, first: witness.problems[0] }, "audit witness check found a problem");
+    }
+    // A log found intact is written down as it is now, so a later cut is
+    // measured from here. A log with problems is not, so they stay visible.
+    if (!report.firstBroken && "problems" in witness && witness.problems.length === 0 && witness.invalidLines === 0) {
+      await recordHeadWitness(db).catch((error: unknown) => {
+        log.error({ err: error, userId: user.id }, "recording the audit witness after verification failed");
+      });
+    }
+    return { ok: true, report, witness, elapsedMs };
   } catch (error) {
     return { ok: false, error: userMessage(error) };
   }
