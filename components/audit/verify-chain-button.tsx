@@ -5,6 +5,7 @@ import { useState, useTransition } from "react";
 
 import { verifyChainAction, type VerifyChainResult } from "@/app/(console)/audit/actions";
 import type { WitnessReport } from "@/lib/audit/witness";
+import { formatTime } from "@/lib/format";
 
 /** Witness problems listed at most; the rest are counted. */
 const SHOWN_PROBLEMS = 5;
@@ -95,8 +96,9 @@ function WitnessResult({ witness }: { witness: WitnessReport | { error: string }
     <div data-testid="witness-result">
       {problems.length === 0 ? (
         <p className="text-emerald-700">
-          Witness file matches: {witness.entries} rows written down outside the database since{" "}
-          {witness.firstRecordedAt} are unchanged.
+          Witness file matches: {witness.entries === 1 ? "the row" : `all ${witness.entries} rows`} written down
+          outside the database since {formatTime(witness.firstRecordedAt)} UTC{" "}
+          {witness.entries === 1 ? "is" : "are"} unchanged.
         </p>
       ) : (
         <div role="alert" className="text-red-700">
