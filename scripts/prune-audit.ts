@@ -73,6 +73,15 @@ try {
         : `Removed ${result.rows} audit rows older than ${cutText} (ids ${result.firstId} to ${result.lastId}). ` +
             `The chain now starts after hash ${result.lastRemovedHash}, recorded in row ${result.record.id}.\n`,
     );
+    if (result.witnessError) {
+      process.stderr.write(
+        `prune-audit: the prune is done, but writing it to the witness file failed: ${result.witnessError} ` +
+          "Until its line is in the console's witness file, Verify chain reports this prune as unwitnessed.\n",
+      );
+      process.exitCode = 1;
+    } else {
+      process.stdout.write(`The prune is written to the witness file ${result.witnessFile}.\n`);
+    }
   }
 } catch (error) {
   // A script's user runs it on the server, so unexpected errors are shown

@@ -43,11 +43,21 @@ export function PrunePanel({ defaultBefore }: { defaultBefore: string }) {
         setMessage({ kind: "error", text: result.error });
         return;
       }
-      setMessage({
-        kind: "ok",
-        text: `Removed ${result.removedRows.toLocaleString("en-US")} rows. The prune is recorded as`,
-        recordId: result.recordId,
-      });
+      if (result.witnessError) {
+        setMessage({
+          kind: "error",
+          text:
+            `Removed ${result.removedRows.toLocaleString("en-US")} rows (prune record ${result.recordId}), but ` +
+            `writing the prune to the witness file failed: ${result.witnessError} Until then, Verify chain ` +
+            "reports this prune as unwitnessed.",
+        });
+      } else {
+        setMessage({
+          kind: "ok",
+          text: `Removed ${result.removedRows.toLocaleString("en-US")} rows. The prune is recorded as`,
+          recordId: result.recordId,
+        });
+      }
       router.refresh();
     });
   };

@@ -78,32 +78,45 @@ function ChainResult({ result }: { result: VerifyChainResult }) {
   );
 }
 
+function plural(count: number, one: string, many: string): string {
+  return count === 1 ? `1 ${one}` : `${count} ${many}`;
+}
+
 function WitnessResult({ witness }: { witness: WitnessReport | { error: string } }) {
   if ("error" in witness) {
     return <p className="text-red-700">The witness file could not be checked: {witness.error}</p>;
   }
-  if (witness.entries === 0 && witness.invalidLines === 0) {
-    return (
-      <p className="text-slate-600">
-        No witness yet: the console writes the newest row to {witness.file} every 5 minutes, and verification
-        then also shows rows cut from the end.
-      </p>
-    );
-  }
 
   const { problems } = witness;
   return (
-    <div data-testid="witness-result">
-      {problems.length === 0 ? (
+    <div data-testid="witness-result" className="space-y-1">
+      {witness.writeError && (
+        <p role="alert" className="text-red-700">
+          The console could not write the witness file: {witness.writeError}
+        </p>
+      )}
+      {witness.entries === 0 ? (
+        <p className={witness.rowsBeforeWitness > 0 ? "text-amber-800" : "text-slate-600"}>
+          {witness.exists ? "The witness file" : "No witness file"} at {witness.file}
+          {witness.exists ? " is empty" : ""}
+          {witness.rowsBeforeWitness > 0 && `, while the log holds ${plural(witness.rowsBeforeWitness, "row", "rows")}`}.
+          The console writes the newest row to it at start and every 5 minutes. If the file was removed,
+          rows cut from the end of the log can no longer be shown: restore it from a backup.
+        </p>
+      ) : problems.length === 0 ? (
         <p className="text-emerald-700">
-          Witness file matches: {witness.entries === 1 ? "the row" : `all ${witness.entries} rows`} written down
-          outside the database since {formatTime(witness.firstRecordedAt)} UTC{" "}
-          {witness.entries === 1 ? "is" : "are"} unchanged.
+          Witness file matches: {witness.witnessedRows === 1 ? "the row" : `all ${witness.witnessedRows} rows`}{" "}
+          written down outside the database since {formatTime(witness.firstRecordedAt)} UTC{" "}
+          {witness.witnessedRows === 1 ? "is" : "are"} unchanged, or were removed by a recorded prune.
+          {witness.rowsBeforeWitness > 0 &&
+            ` The ${plural(witness.rowsBeforeWitness, "row", "rows")} before the first of them ${
+              witness.rowsBeforeWitness === 1 ? "is" : "are"
+            } covered by the chain alone.`}
         </p>
       ) : (
         <div role="alert" className="text-red-700">
           <p>
-            The log differs from the {witness.entries} rows written down in {witness.file}:
+            But the log differs from {plural(witness.witnessedRows, "row", "rows")} written down in {witness.file}:
           </p>
           <ul className="ml-5 list-disc">
             {problems.slice(0, SHOWN_PROBLEMS).map((problem) => (
@@ -111,11 +124,17 @@ function WitnessResult({ witness }: { witness: WitnessReport | { error: string }
             ))}
           </ul>
           {problems.length > SHOWN_PROBLEMS && <p>and {problems.length - SHOWN_PROBLEMS} more.</p>}
+          <p>
+            Compare the log with a database backup, or with the witness lines in the console&apos;s log
+            (&quot;audit chain witness recorded&quot;), to find what changed.
+          </p>
         </div>
       )}
       {witness.invalidLines > 0 && (
         <p role="alert" className="text-amber-800">
-          {witness.invalidLines} lines of {witness.file} could not be read: the file was edited, or a write to it was cut off.
+          {plural(witness.invalidLines, "line", "lines")} of {witness.file} could not be read. A line cut off
+          by a crash is harmless; any other means the file was edited, so compare it with the logged witness
+          lines.
         </p>
       )}
     </div>

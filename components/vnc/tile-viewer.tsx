@@ -65,9 +65,16 @@ export function TileViewer({
     pendingCopies.current = 2;
     const timer = setInterval(copy, TILE_UPDATE_INTERVAL_MS);
     copy();
+    // A resized tile is drawn again at its new size, even while the screen
+    // does not change.
+    const resized = new ResizeObserver(() => {
+      pendingCopies.current = Math.max(pendingCopies.current, 1);
+    });
+    resized.observe(target);
 
     return () => {
       clearInterval(timer);
+      resized.disconnect();
       // A disconnected tile shows no stale screen, as noVNC's own canvas
       // leaves the page when it disconnects.
       target.getContext("2d")?.clearRect(0, 0, target.width, target.height);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 
 import { queryRows, type Db } from "@/lib/db/client";
-import { ConsoleError } from "@/lib/errors";
+import { ConsoleError, userMessage } from "@/lib/errors";
 import { log } from "@/lib/log";
 
 import { appendAuditEvent, insertAfterHead, readChainHead, type PhasedEvent } from "./append";
@@ -31,6 +31,10 @@ export interface PruneResult extends PrunePlan {
   lastRemovedHash: string | null;
   /** The outcome row, the anchor that verification checks the start against. */
   record: AuditEvent;
+  /** The witness file the prune was written to. */
+  witnessFile: string;
+  /** Why writing the prune to the witness file failed, or null. */
+  witnessError: string | null;
 }
 
 export interface PruneRequest {
@@ -110,7 +114,7 @@ export async function pruneAuditLog(db: Db, request: PruneRequest): Promise<Prun
   }
 
   const started = performance.now();
-  let result: PruneResult;
+  let result: Omit<PruneResult, "witnessFile" | "witnessError">;
   try {
     result = await db.transaction((tx) =>
       pruneInTransaction(tx, request, intent.id, (params) => ({
@@ -134,16 +138,19 @@ export async function pruneAuditLog(db: Db, request: PruneRequest): Promise<Prun
   }
 
   // Verification accepts removed rows only behind a prune written down
-  // outside the database, so a failed write is logged loudly.
+  // outside the database, so a failed write is logged and returned.
+  const witnessFile = request.witnessFile ?? auditWitnessPath();
+  let witnessError: string | null = null;
   try {
-    await recordPruneWitness(result.record, request.witnessFile);
+    await recordPruneWitness(result.record, witnessFile);
   } catch (error) {
+    witnessError = userMessage(error);
     log.error(
-      { err: error, recordId: result.record.id, file: request.witnessFile ?? auditWitnessPath() },
+      { err: error, recordId: result.record.id, file: witnessFile },
       "writing the prune to the audit witness file failed; verification will report this prune as unwitnessed",
     );
   }
-  return result;
+  return { ...result, witnessFile, witnessError };
 }
 
 async function pruneInTransaction(
@@ -151,7 +158,7 @@ async function pruneInTransaction(
   request: PruneRequest,
   intentId: number,
   outcome: (params: Record<string, unknown>) => PhasedEvent,
-): Promise<PruneResult> {
+): Promise<Omit<PruneResult, "witnessFile" | "witnessError">> {
   await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_PRUNE_LOCK_KEY})`);
 
   // The intent row is never removed, so the chain keeps a row before the

@@ -1,4 +1,5 @@
-import { appendFile, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -11,7 +12,7 @@ import { tamperWithAuditLog, setUpTestDatabase } from "@/lib/db/test-database-ho
 import { recordAuditEvent, type AuditEvent } from "./audit";
 import { computeAuditHash, inspectAuditChain } from "./hash";
 import { pruneAuditLog } from "./prune";
-import { checkWitnesses, readWitnesses, recordHeadWitness } from "./witness";
+import { auditWitnessPath, checkWitnesses, readWitnesses, recordHeadWitness } from "./witness";
 
 const admin = { id: "user-1", email: "admin@example.com" };
 
@@ -99,6 +100,18 @@ describe("audit witness", () => {
     expect(problems.map((problem) => [problem.kind, problem.id])).toEqual([["row_rewritten", rows[2]!.id]]);
   });
 
+  it("names both causes when cut rows' ids are reused", async () => {
+    const rows = await appendRows(4);
+    await recordHeadWitness(testDb(), file);
+
+    await tamperWithAuditLog(testDb(), (tx) => tx.delete(auditEvents).where(gt(auditEvents.id, rows[1]!.id)));
+    await appendRows(2);
+
+    const { problems } = await checkWitnesses(testDb(), file);
+    expect(problems.map((problem) => [problem.kind, problem.id])).toEqual([["row_rewritten", rows[3]!.id]]);
+    expect(problems[0]!.message).toContain("new rows took their ids");
+  });
+
   it("accepts rows removed by a witnessed prune", async () => {
     await appendRows(3);
     await recordHeadWitness(testDb(), file);
@@ -152,5 +165,82 @@ describe("audit witness", () => {
 
     expect(report.entries).toBe(0);
     expect(report.problems).toEqual([]);
+  });
+
+  it("does not create a file again after it was removed", async () => {
+    await appendRows(1);
+    await recordHeadWitness(testDb(), file);
+    await rm(file);
+    await appendRows(1);
+
+    await expect(recordHeadWitness(testDb(), file)).rejects.toThrow("was removed after this console wrote to it");
+    const report = await checkWitnesses(testDb(), file);
+    expect(report.exists).toBe(false);
+    expect(report.rowsBeforeWitness).toBe(2);
+    expect(report.writeError).toContain("Restore it from a backup");
+  });
+
+  it("leaves a missing file missing when asked", async () => {
+    await appendRows(1);
+
+    expect(await recordHeadWitness(testDb(), file, { createFile: false })).toBeNull();
+    expect((await checkWitnesses(testDb(), file)).exists).toBe(false);
+  });
+
+  it("reports a folder that does not exist", async () => {
+    await appendRows(1);
+    const unwritable = path.join(dir, "no-such-folder", "witness.jsonl");
+
+    await expect(recordHeadWitness(testDb(), unwritable)).rejects.toThrow();
+    const report = await checkWitnesses(testDb(), unwritable);
+    expect(report.writeError).toContain("does not exist. Create it");
+  });
+
+  it("rejects a folder or a FIFO without opening it", async () => {
+    await appendRows(1);
+    const folder = path.join(dir, "folder");
+    await mkdir(folder);
+    const fifo = path.join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+
+    for (const target of [folder, fifo]) {
+      await expect(checkWitnesses(testDb(), target)).rejects.toThrow("is not a regular file");
+      await expect(recordHeadWitness(testDb(), target)).rejects.toThrow("is not a regular file");
+    }
+  });
+
+  it("ends a cut-off line before the next entry", async () => {
+    const [row] = await appendRows(1);
+    await writeFile(file, '{"kind":"head","id":1', { mode: 0o600 });
+
+    await recordHeadWitness(testDb(), file);
+
+    const { entries, invalidLines } = await readWitnesses(file);
+    expect(invalidLines).toBe(1);
+    expect(entries.map((entry) => entry.id)).toEqual([row!.id]);
+  });
+
+  it("checks a file of many lines", async () => {
+    const rows = await appendRows(2);
+    const line = `${JSON.stringify({ kind: "head", id: rows[1]!.id, hash: rows[1]!.hash, recordedAt: new Date().toISOString() })}\n`;
+    await writeFile(file, line.repeat(150_000), { mode: 0o600 });
+
+    const report = await checkWitnesses(testDb(), file);
+
+    expect(report.entries).toBe(150_000);
+    expect(report.witnessedRows).toBe(1);
+    expect(report.rowsBeforeWitness).toBe(1);
+    expect(report.problems).toEqual([]);
+  });
+
+  it("ignores an empty path setting", () => {
+    const saved = process.env.SANDBOX_CONSOLE_AUDIT_WITNESS;
+    process.env.SANDBOX_CONSOLE_AUDIT_WITNESS = " ";
+    try {
+      expect(auditWitnessPath()).toMatch(/audit-witness\.jsonl$/);
+    } finally {
+      if (saved === undefined) delete process.env.SANDBOX_CONSOLE_AUDIT_WITNESS;
+      else process.env.SANDBOX_CONSOLE_AUDIT_WITNESS = saved;
+    }
   });
 });

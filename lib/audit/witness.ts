@@ -1,10 +1,13 @@
-import { appendFile, readFile } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { appendFile, open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 
 import { and, eq, inArray, sql } from "drizzle-orm";
 
 import { dataDir, queryRows, type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
+import { ConsoleError } from "@/lib/errors";
+import { formatTime } from "@/lib/format";
 import { log } from "@/lib/log";
 
 import { readChainHead } from "./append";
@@ -46,12 +49,20 @@ export interface WitnessProblem {
 /** The outcome of checking the database against the witness file. */
 export interface WitnessReport {
   file: string;
+  /** Whether the file exists. */
+  exists: boolean;
   /** Valid lines read. */
   entries: number;
-  /** Lines that could not be parsed; each is a problem in itself. */
+  /** Distinct rows that the valid lines name. */
+  witnessedRows: number;
+  /** Lines that could not be parsed. Each one is a problem in itself. */
   invalidLines: number;
   firstRecordedAt: string | null;
   lastRecordedAt: string | null;
+  /** Rows in the log older than the first witnessed row, which only the chain covers. */
+  rowsBeforeWitness: number;
+  /** The last failed write of this process to the file, if it has not written since. */
+  writeError: string | null;
   /** In id order; empty when the database agrees with every line. */
   problems: WitnessProblem[];
 }
@@ -62,34 +73,120 @@ export interface WitnessReport {
  * users cannot write, and ideally on another machine's disk or backup.
  */
 export function auditWitnessPath(): string {
+  const configured = process.env.SANDBOX_CONSOLE_AUDIT_WITNESS?.trim();
   return path.resolve(
-    /*turbopackIgnore: true*/ process.env.SANDBOX_CONSOLE_AUDIT_WITNESS ?? path.join(dataDir(), "audit-witness.jsonl"),
+    /*turbopackIgnore: true*/ configured ? configured : path.join(dataDir(), "audit-witness.jsonl"),
   );
 }
 
-/** The head last recorded in each file, so an unchanged head adds no line. */
-const lastHeads = new Map<string, string>();
+interface WitnessState {
+  /** The head last recorded in each file, so an unchanged head adds no line. */
+  lastHeads: Map<string, string>;
+  /** Files this process wrote to, which it must not find missing later. */
+  written: Set<string>;
+  /** The last failed write to each file, until a write succeeds. */
+  writeErrors: Map<string, string>;
+}
+
+// The custom server and Next's bundle each load this module, and both write
+// to the file, so they share one state through globalThis.
+const globalState = globalThis as typeof globalThis & { __sandboxConsoleWitness?: WitnessState };
+const state: WitnessState = (globalState.__sandboxConsoleWitness ??= {
+  lastHeads: new Map(),
+  written: new Set(),
+  writeErrors: new Map(),
+});
+
+/**
+ * Returns whether `file` exists, and throws when it is not a regular file:
+ * reading a folder fails, and opening a FIFO would block until a writer
+ * comes, so neither is opened.
+ */
+async function witnessFileExists(file: string): Promise<boolean> {
+  let info: Stats;
+  try {
+    info = await stat(/*turbopackIgnore: true*/ file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  if (!info.isFile()) {
+    throw new ConsoleError(
+      "invalid_input",
+      `The audit witness path ${file} is not a regular file. Set SANDBOX_CONSOLE_AUDIT_WITNESS to a file ` +
+        "path (its folder must exist), or unset it to use audit-witness.jsonl in the data folder.",
+    );
+  }
+  return true;
+}
+
+/** Returns whether the file's last byte is a newline; an empty file counts as one. */
+async function endsWithNewline(file: string): Promise<boolean> {
+  const handle = await open(/*turbopackIgnore: true*/ file, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    await handle.close();
+  }
+}
 
 async function appendEntry(file: string, entry: WitnessEntry): Promise<void> {
-  await appendFile(/*turbopackIgnore: true*/ file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  try {
+    const exists = await witnessFileExists(file);
+    if (!exists && state.written.has(file)) {
+      throw new ConsoleError(
+        "conflict",
+        `The audit witness file ${file} was removed after this console wrote to it, so it is not created ` +
+          "again: a new file would vouch for whatever the log holds now. Restore it from a backup, " +
+          "or move it aside on purpose and restart the console to start a new one.",
+      );
+    }
+    // A line cut off by a crash is ended first, so that it does not swallow this one.
+    const prefix = exists && !(await endsWithNewline(file)) ? "\n" : "";
+    await appendFile(/*turbopackIgnore: true*/ file, `${prefix}${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  } catch (error) {
+    const message = describeWriteError(file, error);
+    state.writeErrors.set(file, message);
+    throw error instanceof ConsoleError ? error : new ConsoleError("internal", message, { cause: error });
+  }
+  state.written.add(file);
+  state.writeErrors.delete(file);
   // The log line is a second copy, for installations that ship logs away.
   witnessLog.info({ file, ...entry }, "audit chain witness recorded");
 }
 
+function describeWriteError(file: string, error: unknown): string {
+  if (error instanceof ConsoleError) return error.message;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return `The folder of ${file} does not exist. Create it, or set SANDBOX_CONSOLE_AUDIT_WITNESS to a file in an existing folder.`;
+  if (code === "EACCES" || code === "EPERM") return `The console may not write ${file}. Give its user write access to the file and its folder.`;
+  return `Writing ${file} failed: ${error instanceof Error ? error.message : String(error)}.`;
+}
+
 /**
- * Appends the chain's newest row to the witness file, unless it is the row
- * this process recorded last. Returns the entry written, or null.
+ * Appends the chain's newest row to the witness file, unless this process
+ * recorded that row there last. With `createFile` false, a missing file is left
+ * missing. Returns the entry written, or null.
  */
-export async function recordHeadWitness(db: Db, file = auditWitnessPath()): Promise<WitnessEntry | null> {
+export async function recordHeadWitness(
+  db: Db,
+  file = auditWitnessPath(),
+  options: { createFile?: boolean } = {},
+): Promise<WitnessEntry | null> {
   const head = await readChainHead(db);
   if (!head) return null;
+  if (options.createFile === false && !(await witnessFileExists(file))) return null;
 
   const key = `${head.id}:${head.hash}`;
-  if (lastHeads.get(file) === key) return null;
+  if (state.lastHeads.get(file) === key) return null;
 
   const entry: WitnessEntry = { kind: "head", id: head.id, hash: head.hash, recordedAt: new Date().toISOString() };
   await appendEntry(file, entry);
-  lastHeads.set(file, key);
+  state.lastHeads.set(file, key);
   return entry;
 }
 
@@ -138,14 +235,11 @@ function parseEntry(line: string): WitnessEntry | null {
 }
 
 /** Reads the witness file; a missing file has no entries. */
-export async function readWitnesses(file = auditWitnessPath()): Promise<{ entries: WitnessEntry[]; invalidLines: number }> {
-  let text: string;
-  try {
-    text = await readFile(/*turbopackIgnore: true*/ file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: [], invalidLines: 0 };
-    throw error;
-  }
+export async function readWitnesses(
+  file = auditWitnessPath(),
+): Promise<{ exists: boolean; entries: WitnessEntry[]; invalidLines: number }> {
+  if (!(await witnessFileExists(file))) return { exists: false, entries: [], invalidLines: 0 };
+  const text = await readFile(/*turbopackIgnore: true*/ file, "utf8");
 
   const entries: WitnessEntry[] = [];
   let invalidLines = 0;
@@ -155,7 +249,7 @@ export async function readWitnesses(file = auditWitnessPath()): Promise<{ entrie
     if (entry) entries.push(entry);
     else invalidLines += 1;
   }
-  return { entries, invalidLines };
+  return { exists: true, entries, invalidLines };
 }
 
 async function readHashes(db: Db, ids: number[]): Promise<Map<number, string>> {
@@ -176,22 +270,31 @@ async function readHashes(db: Db, ids: number[]): Promise<Map<number, string>> {
  * every prune made after the first witness line must be witnessed.
  */
 export async function checkWitnesses(db: Db, file = auditWitnessPath()): Promise<WitnessReport> {
-  const { entries, invalidLines } = await readWitnesses(file);
+  const { exists, entries, invalidLines } = await readWitnesses(file);
+  let firstWitnessedId = Number.POSITIVE_INFINITY;
+  for (const entry of entries) firstWitnessedId = Math.min(firstWitnessedId, entry.id);
+
+  // Without entries every row is older than the witness.
+  const witnessStart = Number.isFinite(firstWitnessedId) ? firstWitnessedId : Number.MAX_SAFE_INTEGER;
+  const [bounds] = await queryRows<{ max_id: string | number | null; older: string | number }>(
+    db,
+    sql`select max(id) as max_id, count(*) filter (where id < ${witnessStart}) as older from audit_events`,
+  );
+  const newestId = bounds?.max_id === null || bounds?.max_id === undefined ? null : Number(bounds.max_id);
+
   const report: WitnessReport = {
     file,
+    exists,
     entries: entries.length,
+    witnessedRows: new Set(entries.map((entry) => entry.id)).size,
     invalidLines,
     firstRecordedAt: entries[0]?.recordedAt ?? null,
     lastRecordedAt: entries.at(-1)?.recordedAt ?? null,
+    rowsBeforeWitness: Number(bounds?.older ?? 0),
+    writeError: state.writeErrors.get(file) ?? null,
     problems: [],
   };
   if (entries.length === 0) return report;
-
-  const [bounds] = await queryRows<{ max_id: string | number | null }>(
-    db,
-    sql`select max(id) as max_id from audit_events`,
-  );
-  const newestId = bounds?.max_id === null || bounds?.max_id === undefined ? null : Number(bounds.max_id);
 
   // Prunes the console made and wrote down. Rows up to the last one each of
   // them removed may be gone.
@@ -201,7 +304,6 @@ export async function checkWitnesses(db: Db, file = auditWitnessPath()): Promise
     .from(auditEvents)
     .where(and(eq(auditEvents.action, PRUNE_ACTION), eq(auditEvents.phase, "outcome"), eq(auditEvents.result, "success")));
 
-  const firstWitnessedId = Math.min(...entries.map((entry) => entry.id));
   let prunedThrough = 0;
   for (const row of pruneRows) {
     const id = Number(row.id);
@@ -214,8 +316,9 @@ export async function checkWitnesses(db: Db, file = auditWitnessPath()): Promise
         id,
         recordedAt: null,
         message:
-          `Row ${id} is a prune record that this console did not write down when it pruned, ` +
-          "so it may have been added directly to the table to hide removed rows.",
+          `Row ${id} is a prune record missing from the witness file, so it may have been added to the ` +
+          "table directly to hide removed rows. If an admin pruned from a shell with another witness " +
+          `file, append that prune's line (logged as "audit chain witness recorded") to ${file}.`,
       });
     }
   }
@@ -229,13 +332,15 @@ export async function checkWitnesses(db: Db, file = auditWitnessPath()): Promise
     if (hash === entry.hash) continue;
 
     reported.add(entry.id);
-    const seen = `Row ${entry.id}, seen by the console at ${entry.recordedAt}`;
+    const seen = `Row ${entry.id}, seen by the console at ${formatTime(entry.recordedAt)} UTC`;
     if (hash !== undefined) {
       report.problems.push({
         kind: "row_rewritten",
         id: entry.id,
         recordedAt: entry.recordedAt,
-        message: `${seen}, now has another hash: it or an earlier row was changed, and the hashes from there on were recomputed.`,
+        message:
+          `${seen}, now has another hash. Either it or an earlier row was changed and the hashes after ` +
+          "it recomputed, or rows were cut from the end and new rows took their ids.",
       });
     } else if (newestId === null || entry.id > newestId) {
       report.problems.push({

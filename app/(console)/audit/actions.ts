@@ -45,9 +45,12 @@ export async function verifyChainAction(): Promise<VerifyChainResult> {
       log.warn({ userId: user.id, problems: witness.problems.length, first: witness.problems[0] }, "audit witness check found a problem");
     }
     // A log found intact is written down as it is now, so a later cut is
-    // measured from here. A log with problems is not, so they stay visible.
-    if (!report.firstBroken && "problems" in witness && witness.problems.length === 0 && witness.invalidLines === 0) {
-      await recordHeadWitness(db).catch((error: unknown) => {
+    // measured from here. A log with problems is not, so they stay visible,
+    // and a missing or empty file is not started here, since it would vouch
+    // for the log as it is.
+    const continues = "problems" in witness && witness.entries > 0 && witness.problems.length === 0;
+    if (!report.firstBroken && continues && witness.invalidLines === 0) {
+      await recordHeadWitness(db, undefined, { createFile: false }).catch((error: unknown) => {
         log.error({ err: error, userId: user.id }, "recording the audit witness after verification failed");
       });
     }
@@ -77,7 +80,7 @@ export interface PrunePreview {
 export type PlanPruneResult = { ok: true; preview: PrunePreview } | { ok: false; error: string };
 
 export type PruneAuditResult =
-  | { ok: true; removedRows: number; recordId: number; lastRemovedHash: string | null }
+  | { ok: true; removedRows: number; recordId: number; lastRemovedHash: string | null; witnessError: string | null }
   | { ok: false; error: string };
 
 /**
@@ -121,6 +124,7 @@ export async function pruneAuditAction(input: unknown): Promise<PruneAuditResult
       removedRows: result.rows,
       recordId: result.record.id,
       lastRemovedHash: result.lastRemovedHash,
+      witnessError: result.witnessError,
     };
   } catch (error) {
     log.warn({ err: error, userId }, "audit prune failed");
