@@ -53,7 +53,7 @@ function ChainResult({ result }: { result: VerifyChainResult }) {
   if (!broken) {
     return (
       <span className="text-emerald-700">
-        Chain intact: {report.checkedRows} rows checked in {elapsedMs} ms
+        Chain intact: {plural(report.checkedRows, "row", "rows")} checked in {elapsedMs} ms
         {report.anchor && (
           <>
             , starting after row {report.anchor.lastRemovedId} as the prune in{" "}
@@ -105,11 +105,12 @@ function WitnessResult({ witness }: { witness: WitnessReport | { error: string }
         </p>
       ) : problems.length === 0 ? (
         <p className="text-emerald-700">
-          Witness file matches: {witness.witnessedRows === 1 ? "the row" : `all ${witness.witnessedRows} rows`}{" "}
-          written down outside the database since {formatTime(witness.firstRecordedAt)} UTC{" "}
-          {witness.witnessedRows === 1 ? "is" : "are"} unchanged, or were removed by a recorded prune.
+          Witness file matches:{" "}
+          {witness.witnessedRows === 1
+            ? `the row written down outside the database at ${formatTime(witness.firstRecordedAt)} UTC is unchanged or was removed by a recorded prune.`
+            : `all ${witness.witnessedRows} rows written down outside the database since ${formatTime(witness.firstRecordedAt)} UTC are unchanged or were removed by a recorded prune.`}
           {witness.rowsBeforeWitness > 0 &&
-            ` The ${plural(witness.rowsBeforeWitness, "row", "rows")} before the first of them ${
+            ` ${plural(witness.rowsBeforeWitness, "older row", "older rows")} ${
               witness.rowsBeforeWitness === 1 ? "is" : "are"
             } covered by the chain alone.`}
         </p>
