@@ -190,6 +190,7 @@ class VncRelay implements VncBridge {
   private reason: VncBridgeEndReason | null = null;
   private resolveEnded!: (summary: VncBridgeSummary) => void;
   private stopping = false;
+  private pendingToClient: Buffer[] = [];
 
   constructor(
     private readonly socket: WebSocket,
@@ -366,12 +367,29 @@ class VncRelay implements VncBridge {
     }, delay);
   }
 
+  /**
+   * Queues output of socat for the browser. LXD relays each read of socat's
+   * output as a message of its own, and several often arrive in one turn of
+   * the event loop. They go to the browser as one message at the end of the
+   * turn, which saves the bridge and the browser a message each.
+   */
   private sendToClient(chunk: Buffer): void {
-    const { socket, session } = this;
-    if (socket.readyState !== socket.OPEN) return;
+    if (this.socket.readyState !== this.socket.OPEN) return;
 
     this.bytesToClient += chunk.length;
-    socket.send(chunk, { binary: true }, () => {
+    this.pendingToClient.push(chunk);
+    if (this.pendingToClient.length === 1) setImmediate(() => this.flushToClient());
+  }
+
+  private flushToClient(): void {
+    const { socket, session } = this;
+    const chunks = this.pendingToClient;
+    if (chunks.length === 0) return;
+    this.pendingToClient = [];
+    if (socket.readyState !== socket.OPEN) return;
+
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    socket.send(data, { binary: true }, () => {
       if (
         session.stdout.isPaused() &&
         socket.bufferedAmount < LOW_WATER_BYTES
@@ -404,6 +422,8 @@ class VncRelay implements VncBridge {
 
     const code =
       reason === "closed_by_console" ? CLOSE_GOING_AWAY : CLOSE_NORMAL;
+    // The last output of socat still reaches the browser before the close.
+    this.flushToClient();
     closeSocket(this.socket, code, "");
     // Data that arrives after this point is dropped, not buffered.
     this.session.stdout.resume();
