@@ -44,8 +44,12 @@ test.describe("audit log as the auditor", () => {
     for (const action of actions) expect(action).toMatch(/^auth\./);
     await expect(page.getByTestId("audit-activity")).toContainText("matching");
 
-    // A log found intact is written to the witness file, so the second
-    // verification checks the rows against it.
+    // The console writes the witness file within seconds of the log's first
+    // rows, and again after each verification that finds the log intact.
+    const witnessFile = process.env.SANDBOX_CONSOLE_AUDIT_WITNESS ?? "";
+    await expect
+      .poll(() => readFile(witnessFile, "utf8").then((text) => text.length, () => 0), { timeout: 30_000 })
+      .toBeGreaterThan(0);
     const result = page.getByTestId("verify-chain-result");
     for (let round = 0; round < 2; round++) {
       await page.getByRole("button", { name: "Verify chain" }).click();

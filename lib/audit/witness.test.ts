@@ -12,7 +12,7 @@ import { tamperWithAuditLog, setUpTestDatabase } from "@/lib/db/test-database-ho
 import { recordAuditEvent, type AuditEvent } from "./audit";
 import { computeAuditHash, inspectAuditChain } from "./hash";
 import { pruneAuditLog } from "./prune";
-import { auditWitnessPath, checkWitnesses, readWitnesses, recordHeadWitness } from "./witness";
+import { auditWitnessPath, checkWitnesses, readWitnesses, recordHeadWitness, startAuditWitness } from "./witness";
 
 const admin = { id: "user-1", email: "admin@example.com" };
 
@@ -241,6 +241,22 @@ describe("audit witness", () => {
     } finally {
       if (saved === undefined) delete process.env.SANDBOX_CONSOLE_AUDIT_WITNESS;
       else process.env.SANDBOX_CONSOLE_AUDIT_WITNESS = saved;
+    }
+  });
+
+  it("witnesses a log soon after its first row", async () => {
+    const stop = startAuditWitness(testDb(), { file, intervalMs: 60_000, firstIntervalMs: 50 });
+    try {
+      const [row] = await appendRows(1);
+
+      let entries: Awaited<ReturnType<typeof readWitnesses>>["entries"] = [];
+      for (let attempt = 0; attempt < 100 && entries.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        entries = (await readWitnesses(file)).entries;
+      }
+      expect(entries.map((entry) => entry.id)).toEqual([row!.id]);
+    } finally {
+      await stop();
     }
   });
 });

@@ -25,6 +25,9 @@ const witnessLog = log.child({ component: "audit-witness" });
 /** How often the console records the chain's newest row, when it changed. */
 export const WITNESS_INTERVAL_MS = 5 * 60_000;
 
+/** How often the console tries while the witness file has no line from it yet. */
+const FIRST_WITNESS_INTERVAL_MS = 5_000;
+
 /** Ids looked up in one query when checking. */
 const LOOKUP_BATCH = 5_000;
 
@@ -201,21 +204,39 @@ export async function recordPruneWitness(
 }
 
 /**
- * Records the chain's newest row now and every `intervalMs`. Returns a
- * function that stops the timer and records the head one last time.
+ * Records the chain's newest row now and every `intervalMs`. Until the file
+ * has its first line, for example while the log is empty, it tries every
+ * `firstIntervalMs`, so a new console is witnessed soon after its first
+ * rows. Returns a function that stops the timer and records the head one
+ * last time.
  */
-export function startAuditWitness(db: Db, options: { file?: string; intervalMs?: number } = {}): () => Promise<void> {
+export function startAuditWitness(
+  db: Db,
+  options: { file?: string; intervalMs?: number; firstIntervalMs?: number } = {},
+): () => Promise<void> {
   const file = options.file ?? auditWitnessPath();
+  const intervalMs = options.intervalMs ?? WITNESS_INTERVAL_MS;
+  const firstIntervalMs = Math.min(options.firstIntervalMs ?? FIRST_WITNESS_INTERVAL_MS, intervalMs);
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+
   const record = () =>
     recordHeadWitness(db, file).catch((error: unknown) => {
       witnessLog.error({ err: error, file }, "recording the audit chain witness failed");
     });
+  const scheduleNext = () => {
+    if (stopped) return;
+    timer = setTimeout(
+      () => void record().then(scheduleNext),
+      state.written.has(file) ? intervalMs : firstIntervalMs,
+    );
+    timer.unref();
+  };
 
-  void record();
-  const timer = setInterval(() => void record(), options.intervalMs ?? WITNESS_INTERVAL_MS);
-  timer.unref();
+  void record().then(scheduleNext);
   return async () => {
-    clearInterval(timer);
+    stopped = true;
+    if (timer) clearTimeout(timer);
     await record();
   };
 }
