@@ -1,9 +1,9 @@
 import { asc } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
-import { closeDb, type Db } from "@/lib/db/client";
+import { type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
+import { setUpTestDatabase } from "@/lib/db/test-database-hooks";
 
 import { listAuditEvents, recordAuditEvent, type AuditEventInput } from "./audit";
 import type { AuditFilters } from "./filters";
@@ -15,18 +15,11 @@ const event: AuditEventInput = {
   result: "success",
 };
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 async function allRows() {

@@ -1,21 +1,10 @@
 import { createServer } from "node:net";
 import { asc, eq, sql } from "drizzle-orm";
-import {
-  afterAll,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  it,
-  vi,
-} from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { closeDb, createDb, queryRows, type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
-import {
-  openTestDb,
-  testDatabaseUrl,
-  truncateTables,
-} from "@/lib/db/test-database";
+import { testDatabaseUrl } from "@/lib/db/test-database";
+import { setUpTestDatabase } from "@/lib/db/test-database-hooks";
 import { ConsoleError } from "@/lib/errors";
 import {
   listAuditEvents,
@@ -35,18 +24,11 @@ const target: AuditTarget = {
   params: { force: false },
 };
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 async function allRows() {

@@ -1,9 +1,9 @@
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 
-import { closeDb, type Db } from "@/lib/db/client";
+import { type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
+import { setUpTestDatabase } from "@/lib/db/test-database-hooks";
 import { log } from "@/lib/log";
 
 import { recordAuditEvent } from "./audit";
@@ -13,18 +13,11 @@ import { inspectAuditChain, type ChainReport } from "./hash";
 // one thread reports, wherever the chain breaks: inside a range, on the
 // first row of a range, or not at all.
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 async function appendRows(count: number): Promise<void> {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
-import { closeDb, type Db } from "@/lib/db/client";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
+import { type Db } from "@/lib/db/client";
+import { setUpTestDatabase } from "@/lib/db/test-database-hooks";
 
 import { recordAuditEvent, runAudited } from "./audit";
 import { diffConfigParams, getAuditEvent, listRelatedAuditEvents } from "./detail";
@@ -10,18 +10,11 @@ import { loadInstanceTimeline, parseTimelineQuery } from "./timeline";
 const ops = { id: "user-1", email: "ops@example.com" };
 const web = { host: "local", project: "default", instance: "web-1" };
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 describe("diffConfigParams", () => {

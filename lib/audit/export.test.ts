@@ -1,9 +1,9 @@
 import { asc } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { closeDb, type Db } from "@/lib/db/client";
+import { type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
+import { setUpTestDatabase } from "@/lib/db/test-database-hooks";
 
 import { recordAuditEvent, type AuditEvent } from "./audit";
 import { csvColumns, csvField, streamAuditExport } from "./export";
@@ -11,18 +11,11 @@ import { computeAuditHash } from "./hash";
 
 const ops = { id: "user-1", email: "ops@example.com" };
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {

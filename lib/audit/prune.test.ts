@@ -1,9 +1,10 @@
 import { asc, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import { closeDb, createDb, type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
-import { openTestDb, testDatabaseUrl, truncateTables } from "@/lib/db/test-database";
+import { testDatabaseUrl } from "@/lib/db/test-database";
+import { setUpTestDatabase } from "@/lib/db/test-database-hooks";
 import { ConsoleError } from "@/lib/errors";
 
 import { recordAuditEvent, type AuditEvent } from "./audit";
@@ -13,18 +14,11 @@ import { parseCutPoint, planAuditPrune, pruneAuditLog } from "./prune";
 const DAY_MS = 86_400_000;
 const admin = { id: "admin-1", email: "admin@example.com" };
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 /**

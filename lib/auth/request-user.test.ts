@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { closeDb, type Db } from "@/lib/db/client";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Db } from "@/lib/db/client";
 import { auditEvents } from "@/lib/db/schema";
-import { openTestDb, truncateTables } from "@/lib/db/test-database";
+import { setUpTestDatabase } from "@/lib/db/test-database-hooks";
 import { ConsoleError } from "@/lib/errors";
 import type { ConsoleUser } from "./permissions";
 import { authorize, sourceAddressFromHeaders } from "./request-user";
@@ -14,18 +14,11 @@ const auditor: ConsoleUser = {
   grants: [],
 };
 
+const testDb = setUpTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  db = await openTestDb();
-});
-
-afterAll(async () => {
-  await closeDb(db);
-});
-
-beforeEach(async () => {
-  await truncateTables(db);
+beforeAll(() => {
+  db = testDb();
 });
 
 async function errorOf(promise: Promise<unknown>): Promise<ConsoleError> {
