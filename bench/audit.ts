@@ -93,7 +93,7 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.max(index, 0)]!;
 }
 
-/** The 1, 5 and 15 minute load averages, which the figures move with. */
+/** Formats the 1, 5 and 15 minute load averages, which the figures move with. */
 function loadText(): string {
   return `load average ${loadavg()
     .map((value) => value.toFixed(2))

@@ -20,7 +20,7 @@ export interface VncViewerProps {
   viewId: string;
   /** Whether to connect. Tiles pass false while off screen. */
   enabled?: boolean;
-  /** How a tile shows the screen; the full view ignores it. */
+  /** The rendering of a tile's screen. The full view ignores it. */
   tileRendering?: TileRendering;
 }
 

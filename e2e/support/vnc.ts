@@ -32,9 +32,9 @@ export async function readScreenScale(viewer: Locator): Promise<number | null> {
 
 /**
  * Reads pixels from the canvas inside `viewer`, given in the sandbox's
- * screen coordinates and scaled to the canvas's size (noVNC's canvas is the
- * remote size and CSS scales it; a tile's canvas is a scaled copy). Returns
- * null while there is no canvas with a frame size.
+ * screen coordinates and scaled to the canvas's size. noVNC's canvas has the
+ * remote size and CSS scales it, while a tile's canvas is a scaled copy.
+ * Returns null while there is no canvas with a frame size.
  */
 export async function readScreenPixels(
   viewer: Locator,

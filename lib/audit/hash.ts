@@ -53,7 +53,7 @@ export interface ChainReport {
   anchor: PruneAnchor | null;
 }
 
-/** How inspectAuditChain splits the walk; the defaults suit the console. */
+/** Options for how inspectAuditChain splits the walk. The defaults suit the console. */
 export interface ChainInspectOptions {
   /**
    * Worker threads to use, each walking an id range: 1 walks on the calling
@@ -75,7 +75,7 @@ export interface ChainInspectOptions {
  * On Postgres the id range is split between worker threads, each reading
  * and hashing its part over its own connection, and the links between the
  * parts are checked here. If a worker cannot start, for example because its
- * file is missing from a build, the walk runs on this thread instead; the
+ * file is missing from a build, the walk runs on this thread instead, and the
  * report is the same either way. The threads walk the rows that existed
  * when the walk began.
  *
@@ -115,7 +115,7 @@ export async function inspectAuditChain(db: Db, options: ChainInspectOptions = {
 }
 
 interface IdRange {
-  /** The range holds the ids after this one... */
+  /** The range starts after this id... */
   afterId: number;
   /** ...up to and including this one. */
   lastId: number;

@@ -33,7 +33,7 @@ export interface PruneResult extends PrunePlan {
   record: AuditEvent;
   /** The witness file the prune was written to. */
   witnessFile: string;
-  /** Why writing the prune to the witness file failed, or null. */
+  /** The reason writing the prune to the witness file failed, or null. */
   witnessError: string | null;
 }
 

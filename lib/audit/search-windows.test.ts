@@ -14,7 +14,7 @@ import type { AuditFilters } from "./filters";
 const ROWS = 130_000;
 const start = Date.UTC(2026, 0, 1);
 
-/** The `at` of row `id`: one row a minute. */
+/** Returns the `at` of row `id`, one row a minute from `start`. */
 function rowTime(id: number): Date {
   return new Date(start + id * 60_000);
 }

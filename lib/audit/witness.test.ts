@@ -82,7 +82,7 @@ describe("audit witness", () => {
     await recordHeadWitness(testDb(), file);
 
     // Change the middle row and recompute its hash and the next row's, so
-    // every link holds again.
+    // every link matches again.
     const changed = { ...rows[1]!, actor: "someone-else@example.com" };
     changed.hash = computeAuditHash(changed);
     const relinked = { ...rows[2]!, prevHash: changed.hash };

@@ -115,8 +115,8 @@ export function describeDb(db: Db): string {
 
 /**
  * Returns the URL of a Postgres database opened by createDb or getDb, so
- * that a worker thread can open its own connection; null for PGlite, which
- * one process opens once.
+ * that a worker thread can open its own connection. Returns null for PGlite,
+ * because only one process may open it, and only once.
  */
 export function postgresUrl(db: Db): string | null {
   return handles.get(db)?.url ?? null;

@@ -13,7 +13,7 @@ export type VncViewMode =
 
 /**
  * Minimum time between two screen updates of a tile, in ms. The bridge
- * holds a tile's incremental update requests this long, and the tile copies
+ * delays a tile's incremental update requests this long, and the tile copies
  * noVNC's screen onto the page at the same rate.
  */
 export const TILE_UPDATE_INTERVAL_MS = 500;
