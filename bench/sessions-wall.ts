@@ -445,10 +445,11 @@ async function measureWall(
       await page.evaluate(() => (window as unknown as WallPageProbe).wallProbe.takeClickEventMs()),
     );
 
-    // Going back is a client-side navigation, so the page's clock keeps
-    // running from the first load, and the bench times it instead.
+    // The full view opens over the wall, and Back closes it without a page
+    // load, so the page's clock keeps running and the bench times it.
     const back = Date.now();
     await page.goBack();
+    await page.getByTestId("session-view-dialog").waitFor({ state: "detached" });
     await page.getByRole("heading", { name: "Sessions" }).waitFor();
     await waitForFrames(page, tiles, 180_000);
     backToFramesMs.push(Date.now() - back);

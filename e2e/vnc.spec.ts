@@ -296,7 +296,46 @@ test.describe("sessions wall", () => {
       await expect(tileRows.filter({ hasText: "vnc.view.open" })).toHaveCount(2);
       await audit.close();
 
+      // A click opens the full view over the wall. The tiles underneath
+      // keep their connections: the only new socket is the full view's.
+      const sockets: string[] = [];
+      page.on("websocket", (socket) => sockets.push(socket.url()));
       await page.getByRole("link", { name: `Open the live view of ${demo}` }).click();
+      const dialog = page.getByTestId("session-view-dialog");
+      await expect(page).toHaveURL(new RegExp(`/sessions\\?view=e2e/default/${demo}$`));
+      await expect(dialog.getByRole("heading", { name: demo })).toBeVisible();
+      await expectConnected(dialog.getByTestId("vnc-viewer"));
+      await expectDemoBlock(dialog.getByTestId("vnc-viewer"));
+      await page.screenshot({ path: "test-results/sessions-wall-view.png" });
+
+      // Back closes it, and every tile still shows its screen.
+      await page.goBack();
+      await expect(dialog).toHaveCount(0);
+      await expect(page).toHaveURL(/\/sessions$/);
+      for (const name of [demo, ...extras]) {
+        await expectDemoBlock(page.getByTestId(`session-tile-e2e-default-${name}`), 5_000);
+      }
+      expect(sockets).toHaveLength(1);
+      expect(sockets[0]).toContain("mode=full");
+
+      // The address opens the same view, and its button goes back to the wall.
+      await page.goto(`/sessions?view=e2e/default/${demo}`);
+      await expectConnected(dialog.getByTestId("vnc-viewer"));
+      await dialog.getByRole("button", { name: "Back to the wall" }).click();
+      await expect(dialog).toHaveCount(0);
+      await expect(page).toHaveURL(/\/sessions$/);
+
+      // A deleted sandbox's address explains why there is no view.
+      await page.goto(`/sessions?view=e2e/default/${extras[0]}-gone`);
+      await expect(dialog.getByTestId("no-live-view")).toContainText(
+        `No live view: the console knows no instance ${extras[0]}-gone on host e2e`,
+      );
+      await page.keyboard.press("Escape");
+      await expect(dialog).toHaveCount(0);
+
+      // From the dialog, the instance page is one click away.
+      await page.getByRole("link", { name: `Open the live view of ${demo}` }).click();
+      await dialog.getByRole("link", { name: "Instance page" }).click();
       await expect(page).toHaveURL(new RegExp(`${demoPath}$`));
       await expectConnected(page.getByTestId("vnc-viewer"));
     } finally {

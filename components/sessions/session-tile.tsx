@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useRef, useState } from "react";
+import { useRef, useState, type MouseEvent } from "react";
 import { instancePath } from "@/components/instances/paths";
 import { useOnScreen } from "@/components/sessions/use-on-screen";
 import type { TileRendering } from "@/components/vnc/tile-viewer";
@@ -22,18 +22,34 @@ export function SessionTile({
   readerUserId,
   now,
   tileRendering,
+  onOpen,
 }: {
   instance: InstanceSummary;
   session: VncSessionState | null;
   readerUserId: string;
   now: number;
   tileRendering?: TileRendering;
+  /**
+   * Opens the full view over the wall, with the tile's last picture as a
+   * preview (a data URL, or null before the first one).
+   */
+  onOpen: (instance: InstanceSummary, preview: string | null) => void;
 }) {
   const root = useRef<HTMLElement>(null);
   const onScreen = useOnScreen(root);
   const [viewId] = useState(newViewId);
   const controller = session?.controller ?? null;
   const href = instancePath(instance);
+  // A plain click opens the full view over the wall. A click with a
+  // modifier or another button keeps the link's own behaviour, such as a
+  // new tab with the instance page.
+  const open = (event: MouseEvent<HTMLAnchorElement>) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    event.preventDefault();
+    onOpen(instance, tilePicture(root.current));
+  };
 
   return (
     <article
@@ -52,13 +68,14 @@ export function SessionTile({
         {/* Above the canvas, so a click opens the full view instead of reaching noVNC. */}
         <Link
           href={href}
+          onClick={open}
           aria-label={`Open the live view of ${instance.name}`}
           className="absolute inset-0 z-10 focus-visible:outline-2 focus-visible:outline-offset-[-2px] focus-visible:outline-sky-500"
         />
       </div>
       <div className="flex items-start justify-between gap-2 px-3 py-2">
         <div className="min-w-0">
-          <Link href={href} className="block truncate font-medium text-sky-700 hover:underline">
+          <Link href={href} onClick={open} className="block truncate font-medium text-sky-700 hover:underline">
             {instance.name}
           </Link>
           <p className="truncate text-xs text-slate-500">
@@ -78,4 +95,15 @@ export function SessionTile({
       </div>
     </article>
   );
+}
+
+/** Returns the tile's thumbnail as a PNG data URL, or null while it has none. */
+function tilePicture(tile: HTMLElement | null): string | null {
+  const canvas = tile?.querySelector<HTMLCanvasElement>('[data-testid="vnc-screen"] canvas');
+  if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
+  try {
+    return canvas.toDataURL("image/png");
+  } catch {
+    return null;
+  }
 }

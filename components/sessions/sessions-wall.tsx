@@ -1,15 +1,23 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { useSearchParams } from "next/navigation";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { useCurrentUser } from "@/components/current-user";
 import type { FleetSnapshot } from "@/components/fleet-events";
 import { SessionTile } from "@/components/sessions/session-tile";
+import { SessionViewDialog } from "@/components/sessions/session-view-dialog";
 import type { TileRendering } from "@/components/vnc/tile-viewer";
 import { useNow } from "@/components/vnc/use-now";
 import { useVncSessions } from "@/components/vnc/use-vnc-sessions";
 import { noLiveViewReason } from "@/lib/vnc/live-view";
-import { findVncSession } from "@/lib/vnc/session-list";
+import {
+  findVncSession,
+  parseSessionViewParam,
+  searchWithView,
+  sessionViewParam,
+} from "@/lib/vnc/session-list";
+import type { InstanceSummary } from "@/lib/instances/types";
 import { queryKeys } from "@/lib/query-keys";
 
 const UPTIME_REFRESH_MS = 30_000;
@@ -58,6 +66,37 @@ export function SessionsWall({
   ).length;
   const unreachable = data.hosts.filter((host) => host.state === "unreachable");
 
+  // The open full view lives in the URL (?view=host/project/name), so the
+  // browser's Back closes it and the address can be shared. Changing it
+  // with the History API keeps the wall and its tiles' connections.
+  const searchParams = useSearchParams();
+  const viewKey = parseSessionViewParam(searchParams.get("view"));
+  const [preview, setPreview] = useState<{ param: string; image: string | null } | null>(null);
+  const openedFromWall = useRef(false);
+  const openView = useCallback((instance: InstanceSummary, image: string | null) => {
+    const param = sessionViewParam(instance);
+    setPreview({ param, image });
+    openedFromWall.current = true;
+    window.history.pushState(null, "", withViewParam(param));
+  }, []);
+  const closeView = useCallback(() => {
+    if (openedFromWall.current) {
+      openedFromWall.current = false;
+      window.history.back();
+    } else {
+      // Opened from an address: going back would leave the console.
+      window.history.replaceState(null, "", withViewParam(null));
+    }
+  }, []);
+  const viewed = viewKey
+    ? (data.instances.find(
+        (instance) =>
+          instance.host === viewKey.host &&
+          instance.project === viewKey.project &&
+          instance.name === viewKey.name,
+      ) ?? null)
+    : null;
+
   return (
     <div className="space-y-4">
       <div>
@@ -101,11 +140,29 @@ export function SessionsWall({
                 readerUserId={user.id}
                 now={now}
                 tileRendering={tileRendering}
+                onOpen={openView}
               />
             </li>
           ))}
         </ul>
       )}
+
+      {viewKey && (
+        <SessionViewDialog
+          key={sessionViewParam(viewKey)}
+          viewKey={viewKey}
+          instance={viewed}
+          preview={preview?.param === sessionViewParam(viewKey) ? preview.image : null}
+          now={now}
+          onClose={closeView}
+        />
+      )}
     </div>
   );
+}
+
+/** Returns the current address with the `view` parameter set to `param`, or removed. */
+function withViewParam(param: string | null): string {
+  const { pathname, search, hash } = window.location;
+  return `${pathname}${searchWithView(search, param)}${hash}`;
 }

@@ -22,6 +22,16 @@ export interface VncViewerProps {
   enabled?: boolean;
   /** The rendering of a tile's screen. The full view ignores it. */
   tileRendering?: TileRendering;
+  /**
+   * Image URL of an earlier picture of the screen, such as the wall tile's,
+   * that the full view shows dimmed until it is connected. Tiles ignore it.
+   */
+  preview?: string | null;
+  /**
+   * Whether the full view sits in a dialog with a header of its own, which
+   * leaves less of the window's height to the screen. Tiles ignore it.
+   */
+  inDialog?: boolean;
 }
 
 /**
@@ -34,7 +44,13 @@ export function VncViewer(props: VncViewerProps) {
   return <FullViewer {...props} />;
 }
 
-function FullViewer({ instanceKey, viewId, enabled = true }: VncViewerProps) {
+function FullViewer({
+  instanceKey,
+  viewId,
+  enabled = true,
+  preview = null,
+  inDialog = false,
+}: VncViewerProps) {
   const container = useRef<HTMLDivElement>(null);
   const screen = useRef<HTMLDivElement>(null);
   const session = useVncSession(instanceKey);
@@ -89,10 +105,23 @@ function FullViewer({ instanceKey, viewId, enabled = true }: VncViewerProps) {
 
       <div
         className={`relative ${
-          fullscreen.active ? "min-h-0 flex-1" : "aspect-[16/10] max-h-[calc(100vh-12rem)] w-full"
+          fullscreen.active
+            ? "min-h-0 flex-1"
+            : inDialog
+              ? "aspect-[16/10] max-h-[calc(100vh-15rem)] w-full"
+              : "aspect-[16/10] max-h-[calc(100vh-12rem)] w-full"
         }`}
       >
         <div ref={screen} data-testid="vnc-screen" className="size-full" />
+        {!connected && preview && (
+          // eslint-disable-next-line @next/next/no-img-element -- a data URL of the tile's canvas
+          <img
+            src={preview}
+            alt=""
+            data-testid="vnc-preview"
+            className="pointer-events-none absolute inset-0 size-full object-contain opacity-50"
+          />
+        )}
         {!connected && (
           <p className="pointer-events-none absolute inset-0 grid place-items-center px-6 text-center text-sm text-slate-400">
             {screenPlaceholder(state.phase)}

@@ -5,6 +5,9 @@ import {
   controlLostNotice,
   describeController,
   findVncSession,
+  parseSessionViewParam,
+  searchWithView,
+  sessionViewParam,
 } from "./session-list";
 import type { VncController, VncSessionState, VncViewer } from "./types";
 
@@ -141,5 +144,25 @@ describe("controlLostNotice", () => {
     expect(controlLostNotice(null, "mine", "user-1")).toBe(
       "Control was released. This view is view-only again.",
     );
+  });
+});
+
+describe("the sessions wall's view parameter", () => {
+  it("round-trips an instance key through the address", () => {
+    const key = { host: "lab-2", project: "qa?#%", name: "agent-7" };
+    const search = searchWithView("?tiles=scaled-canvas", sessionViewParam(key));
+    expect(search).toBe("?tiles=scaled-canvas&view=lab-2/qa%3F%23%25/agent-7");
+    expect(parseSessionViewParam(new URLSearchParams(search).get("view"))).toEqual(key);
+  });
+
+  it("removes the parameter and keeps the others", () => {
+    expect(searchWithView("?view=e2e/default/demo&tiles=thumbnail", null)).toBe("?tiles=thumbnail");
+    expect(searchWithView("?view=e2e/default/demo", null)).toBe("");
+  });
+
+  it("rejects values that do not name one instance", () => {
+    for (const value of [null, "", "e2e/default", "e2e//demo", "e2e/default/demo/x", "/default/demo"]) {
+      expect(parseSessionViewParam(value), String(value)).toBeNull();
+    }
   });
 });

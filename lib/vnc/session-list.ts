@@ -71,3 +71,35 @@ export function controlLostNotice(
   const who = next.userId === readerUserId ? "You, in another view," : next.userName;
   return `${who} took control. This view is view-only again.`;
 }
+
+/**
+ * Value of the sessions wall's `view` search parameter, which names the
+ * sandbox whose full view is open: "host/project/name". No part can hold a
+ * slash: host ids, LXD project names and instance names all exclude it.
+ */
+export function sessionViewParam(key: InstanceKey): string {
+  return `${key.host}/${key.project}/${key.name}`;
+}
+
+/**
+ * Reads a decoded `view` search parameter back into an instance key.
+ * Returns null for anything but three non-empty parts.
+ */
+export function parseSessionViewParam(value: string | null): InstanceKey | null {
+  const [host, project, name, ...rest] = value?.split("/") ?? [];
+  if (!host || !project || !name || rest.length > 0) return null;
+  return { host, project, name };
+}
+
+/**
+ * Returns the search string with the `view` parameter set to `param` (or removed when
+ * null) and the other parameters of `search` kept. The slashes stay
+ * readable; everything else is encoded.
+ */
+export function searchWithView(search: string, param: string | null): string {
+  const others = new URLSearchParams(search);
+  others.delete("view");
+  const parts = others.toString() ? [others.toString()] : [];
+  if (param !== null) parts.push(`view=${encodeURIComponent(param).replaceAll("%2F", "/")}`);
+  return parts.length > 0 ? `?${parts.join("&")}` : "";
+}
