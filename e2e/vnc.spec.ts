@@ -312,6 +312,7 @@ test.describe("sessions wall", () => {
       await page.goBack();
       await expect(dialog).toHaveCount(0);
       await expect(page).toHaveURL(/\/sessions$/);
+      await expect(page.getByRole("link", { name: `Open the live view of ${demo}` })).toBeFocused();
       for (const name of [demo, ...extras]) {
         await expectDemoBlock(page.getByTestId(`session-tile-e2e-default-${name}`), 5_000);
       }

@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
-import { useCallback, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useCurrentUser } from "@/components/current-user";
 import type { FleetSnapshot } from "@/components/fleet-events";
 import { SessionTile } from "@/components/sessions/session-tile";
@@ -73,8 +73,11 @@ export function SessionsWall({
   const viewKey = parseSessionViewParam(searchParams.get("view"));
   const [preview, setPreview] = useState<{ param: string; image: string | null } | null>(null);
   const openedFromWall = useRef(false);
+  // The element that had focus when the view opened, to focus again after.
+  const opener = useRef<HTMLElement | null>(null);
   const openView = useCallback((instance: InstanceSummary, image: string | null) => {
     const param = sessionViewParam(instance);
+    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     setPreview({ param, image });
     openedFromWall.current = true;
     window.history.pushState(null, "", withViewParam(param));
@@ -88,6 +91,12 @@ export function SessionsWall({
       window.history.replaceState(null, "", withViewParam(null));
     }
   }, []);
+  const viewOpen = viewKey !== null;
+  useEffect(() => {
+    if (viewOpen || !opener.current) return;
+    opener.current.focus({ preventScroll: true });
+    opener.current = null;
+  }, [viewOpen]);
   const viewed = viewKey
     ? (data.instances.find(
         (instance) =>
