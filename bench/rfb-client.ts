@@ -1,5 +1,6 @@
 // A minimal RFB 3.8 client for the benchmarks: security None, 32 bpp true
 // colour, and either raw encoding alone or the encodings noVNC offers. It
+// requests updates one at a time or turns on continuous updates. It
 // decodes no pixels: it parses rectangle headers and skips each payload, so
 // it finds where a FramebufferUpdate ends. It reads from a TCP socket or a
 // WebSocket through one interface, and keeps received chunks in a list, so
@@ -47,6 +48,7 @@ const END_OF_CONTINUOUS_UPDATES = 150;
 const SERVER_FENCE = 248;
 const XVP = 250;
 
+const ENABLE_CONTINUOUS_UPDATES = 150;
 const CLIENT_FENCE = 248;
 const FENCE_REQUEST = 0x8000_0000;
 const FENCE_BLOCK_BEFORE_AND_AFTER = 0b11;
@@ -152,6 +154,20 @@ export interface UpdateStats {
   pixelArea: number;
 }
 
+/**
+ * A server message that the caller handles. Other messages are handled or
+ * skipped while reading.
+ */
+export type ServerMessage =
+  | { kind: "update"; update: UpdateStats }
+  | { kind: "end-of-continuous-updates" };
+
+/**
+ * The compression of a Tight rectangle: one fill colour, JPEG, PNG (in
+ * TightPNG only), or basic compression (zlib with an optional filter).
+ */
+export type TightCompression = "fill" | "jpeg" | "png" | "basic";
+
 const READ_TIMEOUT_MS = 30_000;
 
 export interface ScreenSize {
@@ -169,9 +185,25 @@ export class RfbClient {
   private closed = false;
   private wake: (() => void) | null = null;
 
+  /**
+   * Chunks received so far: TCP reads on a socket, messages on a
+   * WebSocket.
+   */
+  chunksReceived = 0;
+  /** Replies this client has sent to the server's fence requests. */
+  fenceRepliesSent = 0;
+  /** Tight and TightPNG rectangles this client has read, by compression. */
+  readonly tightRectangles: Record<TightCompression, number> = {
+    fill: 0,
+    jpeg: 0,
+    png: 0,
+    basic: 0,
+  };
+
   constructor(private readonly transport: RfbTransport) {
     transport.onData((chunk) => {
       this.chunks.push(chunk);
+      this.chunksReceived += 1;
       this.available += chunk.length;
       this.wake?.();
     });
@@ -290,14 +322,70 @@ export class RfbClient {
     this.send(request);
   }
 
+  /** Turns continuous updates for the area at (0, 0) on or off. */
+  enableContinuousUpdates(
+    enable: boolean,
+    width: number,
+    height: number,
+  ): void {
+    const message = Buffer.alloc(10);
+    message.writeUInt8(ENABLE_CONTINUOUS_UPDATES, 0);
+    message.writeUInt8(enable ? 1 : 0, 1);
+    message.writeUInt16BE(width, 6);
+    message.writeUInt16BE(height, 8);
+    this.send(message);
+  }
+
   /**
    * Reads server messages up to and including the next FramebufferUpdate,
-   * discarding its pixels, and returns the update's size. It replies to
-   * fence requests on the way, as noVNC does, because Xvnc uses them to measure
-   * the round-trip time.
+   * discarding its pixels, and returns the update's size. It skips
+   * EndOfContinuousUpdates and replies to fence requests on the way.
    */
   async readUpdate(): Promise<UpdateStats> {
-    await this.readUntilUpdate();
+    for (;;) {
+      const message = await this.readMessage();
+      if (message.kind === "update") return message.update;
+    }
+  }
+
+  /**
+   * Reads server messages up to the next FramebufferUpdate or
+   * EndOfContinuousUpdates, discarding an update's pixels. It replies to
+   * fence requests on the way, as noVNC does, because Xvnc uses them to
+   * measure the round-trip time, and skips bells, clipboard text, colour
+   * map entries and xvp messages.
+   */
+  async readMessage(): Promise<ServerMessage> {
+    for (;;) {
+      const type = (await this.read(1))[0];
+      switch (type) {
+        case FRAMEBUFFER_UPDATE:
+          return { kind: "update", update: await this.readUpdateBody() };
+        case END_OF_CONTINUOUS_UPDATES:
+          return { kind: "end-of-continuous-updates" };
+        case SET_COLOUR_MAP_ENTRIES:
+          await this.skip((await this.read(5)).readUInt16BE(3) * 6);
+          break;
+        case BELL:
+          break;
+        case SERVER_CUT_TEXT:
+          // The extended clipboard marks its messages with a negative length.
+          await this.skip(Math.abs((await this.read(7)).readInt32BE(3)));
+          break;
+        case SERVER_FENCE:
+          await this.answerFence();
+          break;
+        case XVP:
+          await this.skip(3);
+          break;
+        default:
+          throw new Error(`Unexpected RFB server message type ${type}`);
+      }
+    }
+  }
+
+  /** Reads a FramebufferUpdate whose type byte has been read. */
+  private async readUpdateBody(): Promise<UpdateStats> {
     const started = this.consumedTotal - 1;
 
     const rectangleCount = (await this.read(3)).readUInt16BE(1);
@@ -317,40 +405,12 @@ export class RfbClient {
     return { bytes: this.consumedTotal - started, rectangles, pixelArea };
   }
 
-  /** Reads and handles server messages until the type byte of an update. */
-  private async readUntilUpdate(): Promise<void> {
-    for (;;) {
-      const type = (await this.read(1))[0];
-      switch (type) {
-        case FRAMEBUFFER_UPDATE:
-          return;
-        case SET_COLOUR_MAP_ENTRIES:
-          await this.skip((await this.read(5)).readUInt16BE(3) * 6);
-          break;
-        case BELL:
-        case END_OF_CONTINUOUS_UPDATES:
-          break;
-        case SERVER_CUT_TEXT:
-          // The extended clipboard marks its messages with a negative length.
-          await this.skip(Math.abs((await this.read(7)).readInt32BE(3)));
-          break;
-        case SERVER_FENCE:
-          await this.answerFence();
-          break;
-        case XVP:
-          await this.skip(3);
-          break;
-        default:
-          throw new Error(`Unexpected RFB server message type ${type}`);
-      }
-    }
-  }
-
   private async answerFence(): Promise<void> {
     const header = await this.read(8);
     const flags = header.readUInt32BE(3);
     const payload = await this.read(header.readUInt8(7));
     if ((flags & FENCE_REQUEST) === 0) return;
+    this.fenceRepliesSent += 1;
     const response = Buffer.alloc(9 + payload.length);
     response.writeUInt8(CLIENT_FENCE, 0);
     response.writeUInt32BE(flags & FENCE_BLOCK_BEFORE_AND_AFTER, 4);
@@ -427,13 +487,18 @@ export class RfbClient {
    */
   private async skipTight(width: number, height: number): Promise<void> {
     const control = (await this.read(1))[0]! >> 4;
-    if (control === 0x8) return this.skip(TIGHT_BYTES_PER_PIXEL);
+    if (control === 0x8) {
+      this.tightRectangles.fill += 1;
+      return this.skip(TIGHT_BYTES_PER_PIXEL);
+    }
     if (control === 0x9 || control === 0xa) {
+      this.tightRectangles[control === 0x9 ? "jpeg" : "png"] += 1;
       return this.skip(await this.readCompactLength());
     }
     if (control > 0x7) {
       throw new Error(`Invalid Tight compression control ${control << 4}`);
     }
+    this.tightRectangles.basic += 1;
 
     let dataSize = width * height * TIGHT_BYTES_PER_PIXEL;
     const explicitFilter = (control & 0x4) !== 0;

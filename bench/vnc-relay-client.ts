@@ -1,24 +1,29 @@
 // The measuring side of bench/vnc-relay.ts. It runs in a worker thread, so
 // its event loop is not the one that runs the bridge, as a browser's would
 // not be. It reaches the same Xvnc over two paths and measures each in
-// turn, alternating which path goes first in each round.
+// turn, alternating which path goes first in each round. It runs either the
+// request-response measurements below or the continuous-updates one of
+// bench/vnc-relay-continuous.ts.
 
-import fs from "node:fs";
-import net from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-
-import WebSocket from "ws";
 
 import {
   NOVNC_ENCODINGS,
   RAW_ONLY_ENCODINGS,
-  RfbClient,
-  tcpTransport,
-  webSocketTransport,
+  type RfbClient,
   type ScreenSize,
 } from "./rfb-client";
-
-export type RelayPath = "direct" | "bridge";
+import {
+  measureContinuous,
+  type ContinuousInput,
+  type ContinuousResult,
+} from "./vnc-relay-continuous";
+import {
+  openBridge,
+  openDirect,
+  processCpuMs,
+  type RelayPath,
+} from "./vnc-relay-paths";
 
 /**
  * The SetEncodings list of a full-frame measurement: raw alone, or the list
@@ -87,24 +92,6 @@ export type RelayClientResult = Record<RelayPath, PathSamples> & {
   screen: ScreenSize;
 };
 
-async function openDirect(port: number): Promise<RfbClient> {
-  const socket = net.connect({ host: "127.0.0.1", port });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
-  return new RfbClient(tcpTransport(socket));
-}
-
-async function openBridge(url: string): Promise<RfbClient> {
-  const socket = new WebSocket(url, { perMessageDeflate: false });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("open", resolve);
-    socket.once("error", reject);
-  });
-  return new RfbClient(webSocketTransport(socket));
-}
-
 async function measureLatency(
   client: RfbClient,
   samples: number,
@@ -116,19 +103,6 @@ async function measureLatency(
     await client.readUpdate();
     into.push(performance.now() - started);
   }
-}
-
-/** Returns the CPU time (user and system) of the processes so far, in ms. */
-function processCpuMs(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    // Fields after the command name: utime and stime are the 12th and 13th,
-    // in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += (Number(fields[11]) + Number(fields[12])) * 10;
-  }
-  return total;
 }
 
 /** Measures full frames and the CPU time the daemon and this process spent. */
@@ -287,7 +261,7 @@ async function run(input: RelayClientInput): Promise<RelayClientResult> {
         result[path].connectMs,
       );
     }
-    parentPort?.postMessage({ kind: "progress", round: round + 1 });
+    reportRound(round + 1);
   }
 
   for (const path of ["direct", "bridge"] as const) {
@@ -297,12 +271,31 @@ async function run(input: RelayClientInput): Promise<RelayClientResult> {
   return result;
 }
 
-run(workerData as RelayClientInput).then(
+/** Input of the measuring worker: which measurement, and its parameters. */
+export type RelayWorkerInput =
+  | ({ measurement: "request-response" } & RelayClientInput)
+  | ({ measurement: "continuous" } & ContinuousInput);
+
+function reportRound(round: number): void {
+  parentPort?.postMessage({ kind: "progress", round });
+}
+
+/** Returns the error's stack, and those of its causes. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const text = error.stack ?? error.message;
+  return error.cause === undefined
+    ? text
+    : `${text}\ncaused by: ${describeError(error.cause)}`;
+}
+
+const input = workerData as RelayWorkerInput;
+const measured: Promise<RelayClientResult | ContinuousResult> =
+  input.measurement === "continuous"
+    ? measureContinuous(input, reportRound)
+    : run(input);
+measured.then(
   (result) => parentPort?.postMessage({ kind: "result", result }),
   (error: unknown) =>
-    parentPort?.postMessage({
-      kind: "error",
-      message:
-        error instanceof Error ? (error.stack ?? error.message) : String(error),
-    }),
+    parentPort?.postMessage({ kind: "error", message: describeError(error) }),
 );

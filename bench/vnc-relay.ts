@@ -1,11 +1,14 @@
 // Compares the VNC bridge (browser WebSocket -> console -> LXD exec of
 // socat -> Xvnc) with a direct TCP path (an LXD proxy device on loopback ->
-// Xvnc) to the same browser sandbox: round-trip latency of a small update
-// and throughput of full-screen updates, in raw encoding and in the encodings
-// noVNC offers. See bench/README.md.
+// Xvnc) to the same browser sandbox. It measures the round-trip latency of
+// a small update and the throughput of full-screen updates requested one at
+// a time, in raw encoding and in the encodings noVNC offers. Then it
+// animates the whole screen and measures the throughput of continuous
+// updates. See bench/README.md.
 //
 //   npx tsx bench/vnc-relay.ts [--rounds N] [--latency-samples N] [--frames N]
 //                              [--connections N] [--encodings novnc|raw|both]
+//                              [--continuous-seconds N]
 //
 // Runs as root: it starts a private LXD daemon "bench-a" (HTTPS on
 // 127.0.0.1:18461) and removes it at the end, also after an error or Ctrl-C.
@@ -13,7 +16,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -29,17 +31,28 @@ import {
 } from "../test/harness/lxd-daemon";
 import { runCommandOrThrow } from "../test/harness/run-command";
 import type { VncBridge } from "../lib/vnc/bridge";
+import {
+  startScreenAnimation,
+  stopScreenAnimation,
+  type AnimationTarget,
+} from "./vnc-relay-animation";
 import type {
   EncodingSet,
-  FrameSamples,
-  PathSamples,
   RelayClientInput,
   RelayClientResult,
+  RelayWorkerInput,
 } from "./vnc-relay-client";
+import type { ContinuousResult } from "./vnc-relay-continuous";
+import { sandboxCpuFile } from "./vnc-relay-paths";
+import { reportContinuous } from "./vnc-relay-continuous-report";
+import { report } from "./vnc-relay-report";
 
 const DAEMON_NAME = "bench-a";
 const DAEMON_HTTPS_PORT = 18461;
 const PROXY_DEVICE = "vnc-bench";
+const DEVTOOLS_PROXY_DEVICE = "vnc-bench-devtools";
+const VNC_PORT = 5900;
+const DEVTOOLS_PORT = 9222;
 const DEMO_PAGE_URL = "http://127.0.0.1:8080/";
 
 const SANDBOX_READY_TIMEOUT_MS = 120_000;
@@ -50,10 +63,13 @@ const IDLE_TIMEOUT_MS = 60_000;
 const CLEANUP_TIMEOUT_MS = 180_000;
 const PROXY_READY_TIMEOUT_MS = 20_000;
 const WORKER_TIMEOUT_MS = 20 * 60_000;
-
-// Targets for the bridge against the direct path.
-const TARGET_ADDED_P50_MS = 1;
-const TARGET_THROUGHPUT_RATIO = 0.8;
+// Continuous updates: the time after EnableContinuousUpdates that is not
+// counted, and a bound on the time each path needs to turn them off and
+// read the rest, which sets how long the page's animation may run.
+const CONTINUOUS_WARMUP_MS = 500;
+const CONTINUOUS_DRAIN_ALLOWANCE_MS = 2_000;
+const ANIMATION_MARGIN_MS = 60_000;
+const MIN_ANIMATED_SHARE = 0.99;
 
 const ENCODING_SET_CHOICES: Record<string, EncodingSet[]> = {
   novnc: ["novnc"],
@@ -61,36 +77,11 @@ const ENCODING_SET_CHOICES: Record<string, EncodingSet[]> = {
   both: ["raw", "novnc"],
 };
 
-const ENCODING_SET_LABELS: Record<EncodingSet, string> = {
-  raw: "raw",
-  novnc: "noVNC's encodings",
-};
-
-// Names of the encodings that Xvnc may send in reply to noVNC's list.
-const ENCODING_NAMES: Record<number, string> = {
-  0: "raw",
-  1: "CopyRect",
-  2: "RRE",
-  6: "Zlib",
-  7: "Tight",
-  16: "ZRLE",
-  50: "H.264",
-  [-260]: "TightPNG",
-  [-223]: "DesktopSize",
-  [-224]: "LastRect",
-  [-239]: "Cursor",
-  [-258]: "QEMUExtendedKeyEvent",
-  [-261]: "QEMULedState",
-  [-307]: "DesktopName",
-  [-308]: "ExtendedDesktopSize",
-  [-316]: "ExtendedMouseButtons",
-  [0x574d5664]: "VMwareCursor",
-};
-
 /** Resources that cleanup() removes, filled in as main() creates them. */
 interface Resources {
   instance: string | null;
-  proxyAdded: boolean;
+  /** Proxy devices added to the instance. */
+  proxyDevices: string[];
   server: WebSocketServer | null;
   bridges: Set<VncBridge>;
   worker: Worker | null;
@@ -99,17 +90,25 @@ interface Resources {
 
 const resources: Resources = {
   instance: null,
-  proxyAdded: false,
+  proxyDevices: [],
   server: null,
   bridges: new Set(),
   worker: null,
   closeLxd: null,
 };
 
-function parseOptions(): Omit<
+type Options = Omit<
   RelayClientInput,
   "directPort" | "bridgeUrl" | "lxdPids"
-> {
+> & {
+  /**
+   * Counting window of continuous updates per path and round, in seconds,
+   * or 0 to skip them.
+   */
+  continuousSeconds: number;
+};
+
+function parseOptions(): Options {
   const { values } = parseArgs({
     options: {
       rounds: { type: "string", default: "8" },
@@ -117,6 +116,7 @@ function parseOptions(): Omit<
       frames: { type: "string", default: "15" },
       connections: { type: "string", default: "3" },
       encodings: { type: "string", default: "both" },
+      "continuous-seconds": { type: "string", default: "5" },
     },
   });
   const encodingSets = ENCODING_SET_CHOICES[values.encodings];
@@ -128,11 +128,12 @@ function parseOptions(): Omit<
   const count = (
     name: Exclude<keyof typeof values, "encodings">,
     max: number,
+    min = 1,
   ): number => {
     const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < 1 || value > max) {
+    if (!Number.isInteger(value) || value < min || value > max) {
       throw new Error(
-        `--${name} must be a whole number from 1 to ${max}, not ${values[name]}`,
+        `--${name} must be a whole number from ${min} to ${max}, not ${values[name]}`,
       );
     }
     return value;
@@ -144,6 +145,7 @@ function parseOptions(): Omit<
     connections: count("connections", 20),
     encodingSets,
     warmupSamples: 100,
+    continuousSeconds: count("continuous-seconds", 60, 0),
   };
 }
 
@@ -185,19 +187,7 @@ async function main(): Promise<void> {
   await waitForIdle(name);
 
   const directPort = await freeLoopbackPort();
-  step(`adding proxy device 127.0.0.1:${directPort} -> 127.0.0.1:5900`);
-  await lxcOrThrow([
-    "config",
-    "device",
-    "add",
-    name,
-    PROXY_DEVICE,
-    "proxy",
-    `listen=tcp:127.0.0.1:${directPort}`,
-    "connect=tcp:127.0.0.1:5900",
-    "bind=host",
-  ]);
-  resources.proxyAdded = true;
+  await addLoopbackProxy(name, PROXY_DEVICE, directPort, VNC_PORT);
 
   const lxd = new LxdClient({ kind: "unix", socketPath: daemon.socketPath });
   resources.closeLxd = () => lxd.close();
@@ -228,19 +218,140 @@ async function main(): Promise<void> {
   const pidFile = path.join(TEST_DAEMON_ROOT, `${DAEMON_NAME}.pid`);
   const daemonPid = Number.parseInt(await fs.readFile(pidFile, "utf8"), 10);
   const forkproxyPid = await findForkproxy(directPort);
-
-  step(`measuring ${options.rounds} rounds`);
-  const result = await runClient({
-    ...options,
+  const paths = {
     directPort,
     bridgeUrl: `ws://127.0.0.1:${bridgePort}`,
     lxdPids: [daemonPid, forkproxyPid],
-  });
+  };
+
+  step(`measuring ${options.rounds} rounds of requested updates`);
+  const result = await runWorker<RelayClientResult>(
+    { measurement: "request-response", ...options, ...paths },
+    options.rounds,
+  );
   report(result, options);
+
+  if (options.continuousSeconds > 0) {
+    const continuous = await measureContinuousUpdates(
+      name,
+      paths,
+      result.screen,
+      options,
+    );
+    reportContinuous(continuous);
+  }
 }
 
-/** Runs bench/vnc-relay-client.ts in a worker thread and returns its samples. */
-function runClient(input: RelayClientInput): Promise<RelayClientResult> {
+/**
+ * Animates the sandbox's screen, measures continuous updates over both
+ * paths, then stops the animation and returns the figures with the times
+ * at which the page drew its frames.
+ */
+async function measureContinuousUpdates(
+  name: string,
+  paths: { directPort: number; bridgeUrl: string; lxdPids: number[] },
+  screen: { width: number; height: number },
+  options: Options,
+): Promise<{ result: ContinuousResult; frameTimes: number[] }> {
+  const devtoolsPort = await freeLoopbackPort();
+  await addLoopbackProxy(
+    name,
+    DEVTOOLS_PROXY_DEVICE,
+    devtoolsPort,
+    DEVTOOLS_PORT,
+  );
+
+  const windowMs = options.continuousSeconds * 1000;
+  // The warm-up window before the rounds is shorter than this bound.
+  const measuringMs =
+    (options.rounds + 1) *
+    2 *
+    (CONTINUOUS_WARMUP_MS + windowMs + CONTINUOUS_DRAIN_ALLOWANCE_MS);
+  step("animating the whole screen through Chromium's DevTools protocol");
+  const target: AnimationTarget = {
+    devtoolsUrl: `http://127.0.0.1:${devtoolsPort}`,
+    pageUrl: DEMO_PAGE_URL,
+    connectTimeoutMs: PROXY_READY_TIMEOUT_MS,
+  };
+  const canvas = await startScreenAnimation(
+    target,
+    measuringMs + ANIMATION_MARGIN_MS,
+  );
+  // In this bench's runs, Chromium's kiosk window in the sandbox had a
+  // 1439x899 viewport on the 1440x900 screen, so the last column and row of
+  // the screen did not change.
+  const coveredShare =
+    (canvas.width * canvas.height) / (screen.width * screen.height);
+  step(
+    `the animation's canvas is ${canvas.width}x${canvas.height}, ` +
+      `${(coveredShare * 100).toFixed(1)}% of the screen`,
+  );
+  if (coveredShare < MIN_ANIMATED_SHARE) {
+    throw new Error(
+      `The animation's canvas covers less than ${MIN_ANIMATED_SHARE * 100}% of the screen`,
+    );
+  }
+
+  step(
+    `measuring ${options.rounds} rounds of continuous updates, ` +
+      `${options.continuousSeconds} s per path and round`,
+  );
+  const result = await runWorker<ContinuousResult>(
+    {
+      measurement: "continuous",
+      ...paths,
+      rounds: options.rounds,
+      windowMs,
+      warmupMs: CONTINUOUS_WARMUP_MS,
+      sandboxCpuFile: sandboxCpuFile(name),
+    },
+    options.rounds,
+  );
+
+  const frameTimes = await stopScreenAnimation(target);
+  await lxcOrThrow(["config", "device", "remove", name, DEVTOOLS_PROXY_DEVICE]);
+  resources.proxyDevices = resources.proxyDevices.filter(
+    (device) => device !== DEVTOOLS_PROXY_DEVICE,
+  );
+  step("stopped the animation and removed its proxy device");
+  return { result, frameTimes };
+}
+
+/**
+ * Adds a proxy device that listens on the host's 127.0.0.1:`listenPort`
+ * and connects to the container's 127.0.0.1:`containerPort`.
+ */
+async function addLoopbackProxy(
+  name: string,
+  device: string,
+  listenPort: number,
+  containerPort: number,
+): Promise<void> {
+  step(
+    `adding proxy device 127.0.0.1:${listenPort} -> 127.0.0.1:${containerPort}`,
+  );
+  await lxcOrThrow([
+    "config",
+    "device",
+    "add",
+    name,
+    device,
+    "proxy",
+    `listen=tcp:127.0.0.1:${listenPort}`,
+    `connect=tcp:127.0.0.1:${containerPort}`,
+    "bind=host",
+  ]);
+  resources.proxyDevices.push(device);
+}
+
+/**
+ * Runs a measurement of bench/vnc-relay-client.ts in a worker thread and
+ * returns its result.
+ */
+function runWorker<Result>(
+  input: RelayWorkerInput,
+  rounds: number,
+): Promise<Result> {
   const file = new URL("./vnc-relay-client.ts", import.meta.url).href;
   // Node 20 does not pass tsx's loader on to workers, so the worker loads
   // the TypeScript file through tsx's API.
@@ -265,11 +376,11 @@ function runClient(input: RelayClientInput): Promise<RelayClientResult> {
       (message: {
         kind: string;
         round?: number;
-        result?: RelayClientResult;
+        result?: Result;
         message?: string;
       }) => {
         if (message.kind === "progress") {
-          step(`round ${message.round}/${input.rounds} done`);
+          step(`round ${message.round}/${rounds} done`);
         } else if (message.kind === "result" && message.result) {
           clearTimeout(timer);
           resolve(message.result);
@@ -284,206 +395,6 @@ function runClient(input: RelayClientInput): Promise<RelayClientResult> {
       reject(error);
     });
   });
-}
-
-function report(
-  result: RelayClientResult,
-  options: ReturnType<typeof parseOptions>,
-): void {
-  console.log("");
-  console.log(
-    `${options.rounds} rounds; per path and round: ` +
-      `${options.latencySamples} round trips, ${options.frames} full ` +
-      `frames per encoding set, ${options.connections} new connections; ` +
-      `load average ${loadAverage()}`,
-  );
-  printFigures(result, options.encodingSets);
-  printRounds(result, options);
-  printTargets(result, options.encodingSets);
-}
-
-function printFigures(
-  { direct, bridge, screen }: RelayClientResult,
-  encodingSets: EncodingSet[],
-): void {
-  const row = (label: string, pick: (samples: PathSamples) => string) =>
-    console.log(
-      label.padEnd(48) + pick(direct).padStart(12) + pick(bridge).padStart(12),
-    );
-  const megabytes = (bytesPerSecond: number) =>
-    (bytesPerSecond / 1e6).toFixed(1);
-
-  console.log("".padEnd(48) + "direct".padStart(12) + "bridge".padStart(12));
-  row("1x1 update round trip p50 (ms)", (s) => ms(summarize(s.latencyMs).p50));
-  row("1x1 update round trip p99 (ms)", (s) => ms(summarize(s.latencyMs).p99));
-  row("1x1 update round trip mean (ms)", (s) =>
-    ms(summarize(s.latencyMs).mean),
-  );
-  for (const set of encodingSets) {
-    const frames = (samples: PathSamples) => samples.frames[set]!;
-    const label = `full frame, ${ENCODING_SET_LABELS[set]}`;
-    row(`${label}: bytes per frame, median`, (s) =>
-      summarize(frames(s).frameBytes).p50.toFixed(0),
-    );
-    row(`${label}: screen area in the frame, min (%)`, (s) =>
-      (
-        (Math.min(...frames(s).pixelArea) / (screen.width * screen.height)) *
-        100
-      ).toFixed(0),
-    );
-    row(`${label}: frames/s, median`, (s) =>
-      throughputOf(frames(s)).medianFramesPerSecond.toFixed(1),
-    );
-    row(`${label}: frames/s, all frames together`, (s) =>
-      throughputOf(frames(s)).pooledFramesPerSecond.toFixed(1),
-    );
-    row(`${label}: MB/s, median`, (s) =>
-      megabytes(throughputOf(frames(s)).medianBytesPerSecond),
-    );
-    row(`${label}: MB/s, all frames together`, (s) =>
-      megabytes(throughputOf(frames(s)).pooledBytesPerSecond),
-    );
-    row(`${label}: LXD CPU per frame (ms)`, (s) =>
-      summarize(frames(s).lxdCpuMsPerFrame).p50.toFixed(2),
-    );
-    row(`${label}: bench CPU per frame (ms)`, (s) =>
-      summarize(frames(s).processCpuMsPerFrame).p50.toFixed(2),
-    );
-  }
-  row("connect to ServerInit p50 (ms)", (s) => ms(summarize(s.connectMs).p50));
-
-  for (const set of encodingSets) {
-    console.log(
-      `rectangles per frame, ${ENCODING_SET_LABELS[set]} (direct / bridge): ` +
-        `${describeRectangles(direct.frames[set]!)} / ` +
-        `${describeRectangles(bridge.frames[set]!)}`,
-    );
-  }
-}
-
-/** Describes the average rectangle count per frame by encoding, such as "Tight 41.0". */
-function describeRectangles(samples: FrameSamples): string {
-  const frames = samples.frameMs.length;
-  return Object.entries(samples.rectangles)
-    .map(
-      ([encoding, count]) =>
-        `${ENCODING_NAMES[Number(encoding)] ?? encoding} ${(count / frames).toFixed(1)}`,
-    )
-    .join(", ");
-}
-
-/** Prints each round's figures, which show how much the machine's load varied. */
-function printRounds(
-  { direct, bridge }: RelayClientResult,
-  options: ReturnType<typeof parseOptions>,
-): void {
-  const roundOf = <T>(samples: T[], perRound: number, round: number) =>
-    samples.slice(round * perRound, (round + 1) * perRound);
-
-  console.log("");
-  console.log(
-    "per round, direct / bridge: round trip p50 (ms)" +
-      options.encodingSets
-        .map((set) => `, ${ENCODING_SET_LABELS[set]} frames/s`)
-        .join(""),
-  );
-  for (let round = 0; round < options.rounds; round += 1) {
-    const latency = (samples: PathSamples) =>
-      ms(
-        summarize(roundOf(samples.latencyMs, options.latencySamples, round))
-          .p50,
-      );
-    const framesPerSecond = (samples: PathSamples, set: EncodingSet) => {
-      const frames = samples.frames[set]!;
-      return throughputOf({
-        ...frames,
-        frameMs: roundOf(frames.frameMs, options.frames, round),
-        frameBytes: roundOf(frames.frameBytes, options.frames, round),
-      }).medianFramesPerSecond.toFixed(1);
-    };
-    console.log(
-      `  round ${round + 1}: ${latency(direct)} / ${latency(bridge)}` +
-        options.encodingSets
-          .map(
-            (set) =>
-              `   ${framesPerSecond(direct, set)} / ${framesPerSecond(bridge, set)}`,
-          )
-          .join(""),
-    );
-  }
-}
-
-function printTargets(
-  { direct, bridge }: RelayClientResult,
-  encodingSets: EncodingSet[],
-): void {
-  const addedP50 =
-    summarize(bridge.latencyMs).p50 - summarize(direct.latencyMs).p50;
-
-  console.log("");
-  console.log(
-    `bridge adds ${ms(addedP50)} ms at p50 ` +
-      `(target under ${TARGET_ADDED_P50_MS} ms): ` +
-      (addedP50 < TARGET_ADDED_P50_MS ? "met" : "MISSED"),
-  );
-  for (const set of encodingSets) {
-    const ratio =
-      throughputOf(bridge.frames[set]!).medianFramesPerSecond /
-      throughputOf(direct.frames[set]!).medianFramesPerSecond;
-    console.log(
-      `bridge/direct full frames per second, ${ENCODING_SET_LABELS[set]}: ` +
-        `${(ratio * 100).toFixed(0)}% ` +
-        `(target at least ${TARGET_THROUGHPUT_RATIO * 100}%): ` +
-        (ratio >= TARGET_THROUGHPUT_RATIO ? "met" : "MISSED"),
-    );
-  }
-}
-
-function summarize(samples: number[]): {
-  p50: number;
-  p99: number;
-  mean: number;
-} {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (quantile: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ??
-    NaN;
-  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-  return { p50: at(0.5), p99: at(0.99), mean };
-}
-
-/**
- * Returns frames and bytes per second: medians over single frames, and
- * totals over the time of all frames together.
- */
-function throughputOf(samples: FrameSamples): {
-  medianFramesPerSecond: number;
-  pooledFramesPerSecond: number;
-  medianBytesPerSecond: number;
-  pooledBytesPerSecond: number;
-} {
-  const seconds = samples.frameMs.map((elapsed) => elapsed / 1000);
-  const totalSeconds = seconds.reduce((sum, value) => sum + value, 0);
-  const totalBytes = samples.frameBytes.reduce((sum, value) => sum + value, 0);
-  return {
-    medianFramesPerSecond: summarize(seconds.map((value) => 1 / value)).p50,
-    pooledFramesPerSecond: seconds.length / totalSeconds,
-    medianBytesPerSecond: summarize(
-      seconds.map((value, index) => samples.frameBytes[index]! / value),
-    ).p50,
-    pooledBytesPerSecond: totalBytes / totalSeconds,
-  };
-}
-
-function loadAverage(): string {
-  return os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(", ");
-}
-
-function ms(value: number): string {
-  return value.toFixed(3);
 }
 
 function step(message: string): void {
@@ -621,7 +532,8 @@ let cleanupStarted: Promise<void> | null = null;
 
 /**
  * Removes what the bench created, within CLEANUP_TIMEOUT_MS: the worker,
- * the bridge server, the proxy device, the sandbox and the daemon.
+ * the bridge server, the proxy devices, the sandbox and the daemon. The
+ * animation's canvas goes with the sandbox.
  */
 function cleanup(): Promise<void> {
   cleanupStarted ??= (async () => {
@@ -633,13 +545,13 @@ function cleanup(): Promise<void> {
     for (const bridge of bridges) bridge.close();
     await Promise.all(bridges.map((bridge) => bridge.ended));
     await resources.closeLxd?.();
-    if (resources.proxyAdded && resources.instance !== null) {
+    for (const device of resources.proxyDevices) {
       await runLxc(DAEMON_NAME, [
         "config",
         "device",
         "remove",
-        resources.instance,
-        PROXY_DEVICE,
+        resources.instance!,
+        device,
       ]);
     }
     // Also stops a daemon whose start was interrupted. It deletes the
