@@ -319,6 +319,15 @@ test.describe("sessions wall", () => {
       expect(sockets).toHaveLength(1);
       expect(sockets[0]).toContain("mode=full");
 
+      // Forward opens it again; closing it then goes back to the same wall
+      // entry and focuses the tile, as after a click.
+      await page.goForward();
+      await expectConnected(dialog.getByTestId("vnc-viewer"));
+      await dialog.getByRole("button", { name: "Back to the wall" }).click();
+      await expect(dialog).toHaveCount(0);
+      await expect(page).toHaveURL(/\/sessions$/);
+      await expect(page.getByRole("link", { name: `Open the live view of ${demo}` })).toBeFocused();
+
       // The address opens the same view, and its button goes back to the wall.
       await page.goto(`/sessions?view=e2e/default/${demo}`);
       await expectConnected(dialog.getByTestId("vnc-viewer"));
@@ -330,6 +339,14 @@ test.describe("sessions wall", () => {
       await page.goto(`/sessions?view=e2e/default/${extras[0]}-gone`);
       await expect(dialog.getByTestId("no-live-view")).toContainText(
         `No live view: the console knows no instance ${extras[0]}-gone on host e2e`,
+      );
+      await page.keyboard.press("Escape");
+      await expect(dialog).toHaveCount(0);
+
+      // So does an address whose view is not host/project/name.
+      await page.goto(`/sessions?view=e2e/default/`);
+      await expect(dialog.getByTestId("no-live-view")).toContainText(
+        "No live view: the address names no sandbox",
       );
       await page.keyboard.press("Escape");
       await expect(dialog).toHaveCount(0);

@@ -15,16 +15,20 @@ import { newViewId } from "@/lib/vnc/view-id";
  * and show their screens again as soon as the dialog closes.
  *
  * `instance` is the fleet's entry for `viewKey`, or null when the fleet has
- * none. `preview` is the tile's last picture, shown until the first frame.
+ * none or the parameter names no instance. `preview` is the tile's last picture, shown until the first frame.
  */
 export function SessionViewDialog({
+  viewParam,
   viewKey,
   instance,
   preview,
   now,
   onClose,
 }: {
-  viewKey: InstanceKey;
+  /** The `view` parameter of the address, not yet split into parts. */
+  viewParam: string;
+  /** The instance it names, or null when it is not host/project/name. */
+  viewKey: InstanceKey | null;
   instance: InstanceSummary | null;
   preview: string | null;
   now: number;
@@ -54,16 +58,18 @@ export function SessionViewDialog({
         <header className="flex flex-wrap items-center gap-x-4 gap-y-1">
           <div className="min-w-0">
             <h2 id={titleId} className="truncate text-lg font-semibold tracking-tight">
-              {viewKey.name}
+              {viewKey?.name ?? "Live view"}
             </h2>
-            <p className="truncate text-xs text-slate-500">
-              {viewKey.host}
-              {viewKey.project !== "default" && ` / ${viewKey.project}`}
-              {instance && instance.status === "Running" && ` · up ${formatUptime(instance.lastUsedAt, now)}`}
-            </p>
+            {viewKey && (
+              <p className="truncate text-xs text-slate-500">
+                {viewKey.host}
+                {viewKey.project !== "default" && ` / ${viewKey.project}`}
+                {instance && instance.status === "Running" && ` · up ${formatUptime(instance.lastUsedAt, now)}`}
+              </p>
+            )}
           </div>
           <div className="ml-auto flex items-center gap-2">
-            {instance && (
+            {viewKey && instance && (
               <Link
                 href={instancePath(viewKey)}
                 className="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50"
@@ -80,7 +86,14 @@ export function SessionViewDialog({
             </button>
           </div>
         </header>
-        <DialogBody viewKey={viewKey} instance={instance} preview={preview} />
+        {viewKey ? (
+          <DialogBody viewKey={viewKey} instance={instance} preview={preview} />
+        ) : (
+          <Notice
+            title="No live view: the address names no sandbox"
+            detail={`Its view parameter is ${JSON.stringify(viewParam.slice(0, 200))}. A view is named host/project/name, such as local/default/demo-browser; open one from a tile on the wall.`}
+          />
+        )}
       </div>
     </dialog>
   );
@@ -135,8 +148,8 @@ function Notice({ title, detail }: { title: string; detail: string }) {
       data-testid="no-live-view"
       className="rounded-md border border-slate-200 bg-slate-50 px-4 py-3"
     >
-      <h3 className="font-semibold">{title}</h3>
-      <p className="text-slate-600">{detail}</p>
+      <h3 className="font-semibold [overflow-wrap:anywhere]">{title}</h3>
+      <p className="text-slate-600 [overflow-wrap:anywhere]">{detail}</p>
     </section>
   );
 }

@@ -17,10 +17,12 @@ import {
   searchWithView,
   sessionViewParam,
 } from "@/lib/vnc/session-list";
-import type { InstanceSummary } from "@/lib/instances/types";
+import type { InstanceKey, InstanceSummary } from "@/lib/instances/types";
 import { queryKeys } from "@/lib/query-keys";
 
 const UPTIME_REFRESH_MS = 30_000;
+// Key in a history entry's state that marks a view opened from the wall.
+const OPENED_FROM_WALL = "sessionsWallView";
 
 async function fetchFleet(): Promise<FleetSnapshot> {
   const response = await fetch("/api/instances");
@@ -70,32 +72,42 @@ export function SessionsWall({
   // browser's Back closes it and the address can be shared. Changing it
   // with the History API keeps the wall and its tiles' connections.
   const searchParams = useSearchParams();
-  const viewKey = parseSessionViewParam(searchParams.get("view"));
+  const viewParam = searchParams.get("view");
+  const viewKey = parseSessionViewParam(viewParam);
   const [preview, setPreview] = useState<{ param: string; image: string | null } | null>(null);
-  const openedFromWall = useRef(false);
   // The element that had focus when the view opened, to focus again after.
   const opener = useRef<HTMLElement | null>(null);
+  const lastViewed = useRef<InstanceKey | null>(null);
   const openView = useCallback((instance: InstanceSummary, image: string | null) => {
     const param = sessionViewParam(instance);
     opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     setPreview({ param, image });
-    openedFromWall.current = true;
-    window.history.pushState(null, "", withViewParam(param));
+    // The entry's state remembers that the wall is the entry before it,
+    // also after a reload or a Forward.
+    window.history.pushState({ [OPENED_FROM_WALL]: true }, "", withViewParam(param));
   }, []);
   const closeView = useCallback(() => {
-    if (openedFromWall.current) {
-      openedFromWall.current = false;
+    const state: unknown = window.history.state;
+    if (typeof state === "object" && state !== null && OPENED_FROM_WALL in state) {
       window.history.back();
     } else {
-      // Opened from an address: going back would leave the console.
+      // Opened from an address: going back would leave the wall.
       window.history.replaceState(null, "", withViewParam(null));
     }
   }, []);
-  const viewOpen = viewKey !== null;
+  const viewOpen = viewParam !== null;
   useEffect(() => {
-    if (viewOpen || !opener.current) return;
-    opener.current.focus({ preventScroll: true });
+    const key = parseSessionViewParam(viewParam);
+    if (key) lastViewed.current = key;
+  }, [viewParam]);
+  useEffect(() => {
+    if (viewOpen) return;
+    // A view opened by Forward or from an address has no opener: its tile
+    // takes the focus instead.
+    const target = opener.current ?? tileLink(lastViewed.current);
     opener.current = null;
+    lastViewed.current = null;
+    target?.focus({ preventScroll: true });
   }, [viewOpen]);
   const viewed = viewKey
     ? (data.instances.find(
@@ -156,12 +168,13 @@ export function SessionsWall({
         </ul>
       )}
 
-      {viewKey && (
+      {viewParam !== null && (
         <SessionViewDialog
-          key={sessionViewParam(viewKey)}
+          key={viewParam}
+          viewParam={viewParam}
           viewKey={viewKey}
           instance={viewed}
-          preview={preview?.param === sessionViewParam(viewKey) ? preview.image : null}
+          preview={viewKey && preview?.param === sessionViewParam(viewKey) ? preview.image : null}
           now={now}
           onClose={closeView}
         />
@@ -174,4 +187,11 @@ export function SessionsWall({
 function withViewParam(param: string | null): string {
   const { pathname, search, hash } = window.location;
   return `${pathname}${searchWithView(search, param)}${hash}`;
+}
+
+/** Returns the link that covers the tile of `key`, if the wall shows it. */
+function tileLink(key: InstanceKey | null): HTMLElement | null {
+  if (!key) return null;
+  const testId = `session-tile-${key.host}-${key.project}-${key.name}`;
+  return document.querySelector<HTMLElement>(`[data-testid="${CSS.escape(testId)}"] a`);
 }
