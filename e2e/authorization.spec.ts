@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-import { expect, test } from "@playwright/test";
+import { expect, test, type BrowserContext } from "@playwright/test";
 import postgres from "postgres";
 import WebSocket from "ws";
 
@@ -203,6 +203,30 @@ async function call(
   return { status: response.status, text, location: response.headers.get("location") };
 }
 
+// Chromium on a busy CI machine once left the close of a context unanswered
+// for over 75 s, after every check of the page had passed, and the test
+// timed out. The close is bounded, and a context left open goes with the
+// browser at the end of the worker.
+const CONTEXT_CLOSE_LIMIT_MS = 15_000;
+
+/** Closes `context` and its pages, or gives up with a warning after `limitMs`. */
+async function closeWithin(context: BrowserContext, limitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = (async () => {
+    for (const page of context.pages()) await page.close({ runBeforeUnload: false });
+    await context.close();
+    return true;
+  })();
+  // A close that fails after the limit has nobody left to report to.
+  closed.catch(() => undefined);
+  const gaveUp = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), limitMs);
+  });
+  const done = await Promise.race([closed, gaveUp]);
+  clearTimeout(timer);
+  if (!done) console.warn(`Closing a browser context took over ${limitMs} ms; left it open`);
+}
+
 test.describe("authorization matrix", () => {
   test.beforeAll(async () => {
     for (const role of ["admin", "support", "auditor"] as const) {
@@ -277,7 +301,7 @@ test.describe("authorization matrix", () => {
               await expect(notAllowed, label).toHaveCount(0);
             }
           } finally {
-            await context.close();
+            await closeWithin(context, CONTEXT_CLOSE_LIMIT_MS);
           }
         } else if (point.kind === "ACTION") {
           if (expected === "unauthenticated") {
