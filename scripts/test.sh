@@ -44,8 +44,16 @@ npx vitest run --reporter=default --reporter=json \
   --outputFile.json="$results/vitest.json" || status=1
 
 step "End-to-end tests (Playwright, Debian Chromium)"
-PLAYWRIGHT_JSON_OUTPUT_NAME="$results/playwright.json" \
-  npx playwright test --reporter=list,json || status=1
+if ! PLAYWRIGHT_JSON_OUTPUT_NAME="$results/playwright.json" \
+  npx playwright test --reporter=list,json; then
+  status=1
+  # CI keeps only this output, so the console's own warnings and errors
+  # (pino levels 40 and up) go with the failure.
+  if [ -f test-results/console.log ]; then
+    step "The console's last warnings and errors (test-results/console.log)"
+    grep -E '"level":(40|50|60)' test-results/console.log | tail -n 60 || true
+  fi
+fi
 
 node scripts/test-summary.mjs "$results/vitest.json" "$results/playwright.json" || status=1
 exit "$status"

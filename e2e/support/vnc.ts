@@ -79,7 +79,7 @@ export async function expectDemoBlock(viewer: Locator, timeout = 30_000) {
     .poll(
       async () => {
         const scale = await readScreenScale(viewer);
-        if (scale === null) return "no canvas yet";
+        if (scale === null) return `no canvas yet (${await describeConnection(viewer)})`;
         // Scaling down blends a few pixels at the block's edge, so on a
         // tile the points keep that many tile pixels away from it.
         const margin = scale < 1 ? Math.ceil(3 / scale) : 0;
@@ -93,7 +93,7 @@ export async function expectDemoBlock(viewer: Locator, timeout = 30_000) {
           [200, 330 + margin],
         ];
         const pixels = await readScreenPixels(viewer, [...inside, ...outside]);
-        if (!pixels) return "no canvas yet";
+        if (!pixels) return `no canvas yet (${await describeConnection(viewer)})`;
         const insideBlue = pixels.slice(0, inside.length).map(isDemoBlue);
         const outsideBlue = pixels.slice(inside.length).map(isDemoBlue);
         return { insideBlue, outsideBlue };
@@ -101,6 +101,19 @@ export async function expectDemoBlock(viewer: Locator, timeout = 30_000) {
       { timeout, message: "the demo block on the viewer's canvas" },
     )
     .toEqual({ insideBlue: [true, true, true], outsideBlue: [false, false] });
+}
+
+/**
+ * Returns the viewer's connection phase and status text, so that a failed
+ * wait for the canvas shows whether the viewer was still connecting, waiting
+ * to retry or had stopped.
+ */
+async function describeConnection(viewer: Locator): Promise<string> {
+  return viewer.evaluate((element) => {
+    const status = element.querySelector('[data-testid="vnc-connection"]');
+    if (!status) return "connected, no status line";
+    return `${status.getAttribute("data-phase") ?? "no phase"}: ${status.textContent?.trim() ?? ""}`;
+  });
 }
 
 /** Waits until the viewer reports a completed VNC handshake. */

@@ -1,5 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createConnection, type AddressInfo } from "node:net";
 
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -277,6 +278,38 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC WebSocket route"), () 
         .where(and(eq(auditEvents.action, "vnc.control.release"), eq(auditEvents.result, "success")));
       return row ?? null;
     });
+  });
+
+  it("opens a tile after an aborted one", async () => {
+    // A tile that unmounts during the upgrade checks closes its socket. The
+    // console must fail that connection, because the tile watch it started
+    // would otherwise block every later tile of the same user.
+    const leftPath = vncSocketPath(key, "view-left-0001", "tile");
+    const raw = createConnection({ host: "127.0.0.1", port });
+    raw.on("error", () => undefined);
+    raw.end(
+      `GET ${leftPath} HTTP/1.1\r\n` +
+        `Host: 127.0.0.1:${port}\r\n` +
+        `Cookie: ${cookieOf("watcher").cookie}\r\n` +
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\n` +
+        "Sec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const failed = await waitFor("the failed open row of the tile that left", 15_000, async () => {
+      const rows = await db
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.action, "vnc.view.open"), eq(auditEvents.phase, "outcome")));
+      return rows.find((row) => (row.params as { viewId?: string }).viewId === "view-left-0001") ?? null;
+    });
+    expect(failed.result).toBe("failure");
+    expect(failed.error).toContain("closed the connection");
+
+    const next = await connect(vncSocketPath(key, "view-next-0001", "tile"), cookieOf("watcher"));
+    if (next.kind !== "open") throw new Error(`refused: ${JSON.stringify(next.body)}`);
+    const init = await new RfbSocketClient(next.socket).handshake();
+    expect(init).toMatchObject({ width: 1440, height: 900 });
+    next.socket.close();
   });
 
   it("refuses control to roles and users without the grant, and audits the refusal", async () => {

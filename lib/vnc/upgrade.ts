@@ -198,10 +198,24 @@ function accept(
       reject(new ConsoleError("invalid_input", "The browser closed the connection before the upgrade."));
       return;
     }
+    let upgraded = false;
     sockets.handleUpgrade(request, socket, head, (webSocket) => {
+      upgraded = true;
       webSocket.binaryType = "nodebuffer";
       resolve(webSocket);
     });
+    // Without a verifyClient option, ws calls back before handleUpgrade
+    // returns, or destroys the socket without a call (as for a browser that
+    // closed its end during the checks). A pending promise would leave the
+    // open audit row without an outcome and block the tile watch.
+    if (!upgraded) {
+      reject(
+        new ConsoleError(
+          "invalid_input",
+          "The browser closed the connection or sent an invalid WebSocket handshake before the upgrade.",
+        ),
+      );
+    }
   });
 }
 
