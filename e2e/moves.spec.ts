@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
 
 import { instanceStatus } from "./support/session";
-import { expectConnected, expectDemoBlock } from "./support/vnc";
+import { expectConnected, expectDemoBlock, visibleViewer } from "./support/vnc";
 
 const execFileAsync = promisify(execFile);
 
@@ -97,7 +97,7 @@ test.describe("clone and migrate", () => {
     // The copy boots on the other host, and its VNC server accepts a view through the console.
     await lxcB("start", copy);
     await page.goto(`/instances/e2e-b/default/${copy}`);
-    const viewer = page.getByTestId("vnc-viewer");
+    const viewer = visibleViewer(page);
     await expectConnected(viewer, 120_000);
     // Chromium in the copy shows the demo page, not a "profile in use" dialog
     // left by the source's running Chromium.

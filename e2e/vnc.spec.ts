@@ -10,6 +10,7 @@ import {
   readDemoPageTitle,
   recordConnectionPhases,
   recordedPhases,
+  visibleViewer,
   withSandboxDemoPage,
 } from "./support/vnc";
 
@@ -35,7 +36,7 @@ async function ensureDemoRunning() {
 
 async function openDemoViewer(page: Page) {
   await page.goto(demoPath);
-  const viewer = page.getByTestId("vnc-viewer");
+  const viewer = visibleViewer(page);
   await expectConnected(viewer);
   return viewer;
 }
@@ -355,7 +356,7 @@ test.describe("sessions wall", () => {
       await page.getByRole("link", { name: `Open the live view of ${demo}` }).click();
       await dialog.getByRole("link", { name: "Instance page" }).click();
       await expect(page).toHaveURL(new RegExp(`${demoPath}$`));
-      await expectConnected(page.getByTestId("vnc-viewer"));
+      await expectConnected(visibleViewer(page));
     } finally {
       await lxc("delete", "--force", ...extras).catch(() => undefined);
     }

@@ -116,6 +116,15 @@ async function describeConnection(viewer: Locator): Promise<string> {
   });
 }
 
+/**
+ * Returns the page's visible full viewer. While React streams a page in
+ * behind the loading screen, the page's HTML can hold a hidden copy of the
+ * viewer next to the one on screen, and a plain locator would match both.
+ */
+export function visibleViewer(page: Page): Locator {
+  return page.getByTestId("vnc-viewer").filter({ visible: true });
+}
+
 /** Waits until the viewer reports a completed VNC handshake. */
 export async function expectConnected(viewer: Locator, timeout = 30_000) {
   await expect(viewer.getByTestId("vnc-connection")).toHaveAttribute(
