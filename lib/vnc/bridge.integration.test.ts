@@ -96,10 +96,11 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
   async function openViewer(
     viewOnly: boolean,
     mode: VncViewMode = "full",
+    lxd: LxdClient = client,
   ): Promise<{ rfb: RfbTestClient; bridge: VncBridge }> {
     const [viewer, consoleSide] = await connectPair();
     const rfb = new RfbTestClient(viewer);
-    const bridge = await openVncBridge(client, ref, consoleSide, {
+    const bridge = await openVncBridge(lxd, ref, consoleSide, {
       viewOnly,
       mode,
       hostId: "test-host",
@@ -220,6 +221,30 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC bridge"), () => {
     expect(hex(frame.pixel(200, 300))).not.toBe(hex(DEMO_BLUE));
     bridge.close();
     await bridge.ended;
+  });
+
+  it("relays through a host reached over HTTPS", async () => {
+    // A remote host is reached over HTTPS with a client certificate, and
+    // the exec's websockets then run over TLS instead of the unix socket.
+    const remote = new LxdClient(requireDaemon().httpsEndpoint);
+    try {
+      const { rfb, bridge } = await openViewer(true, "full", remote);
+      const banner = await rfb.read(12);
+      expect(banner.toString("latin1")).toBe("RFB 003.008\n");
+      const serverInit = await rfb.completeHandshake();
+      expect(serverInit.width).toBe(SCREEN_WIDTH);
+
+      rfb.setTrueColour32();
+      const frame = await rfb.readFullFrame();
+      expect(hex(frame.pixel(200, 150))).toBe(hex(DEMO_BLUE));
+
+      rfb.socket.close();
+      expect((await bridge.ended).reason).toBe("client_closed");
+      const stopped = await poll(5_000, async () => (await countSocat(name)) === 0);
+      expect(stopped, "socat still runs 5 s after the viewer closed").toBe(true);
+    } finally {
+      await remote.close();
+    }
   });
 
   it("ends socat when the viewer closes", async () => {
