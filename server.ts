@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 
 import next from "next";
 
+import { settleOwedAuditRows } from "@/lib/audit/owed-rows";
 import { startAuditWitness } from "@/lib/audit/witness";
 import { getDb } from "@/lib/db/client";
 import { startHostServices } from "@/lib/hosts/startup";
@@ -18,12 +19,16 @@ import { log } from "@/lib/log";
 import { watchEventLoop, watchRequest } from "@/lib/request-watch";
 import { getVncSessions } from "@/lib/vnc/sessions";
 import { getTileWatches } from "@/lib/vnc/tile-watches";
-import { handleVncCheck, handleVncUpgrade, isVncPath } from "@/lib/vnc/upgrade";
+import { handleVncCheck, handleVncUpgrade, isVncPath, stopAcceptingViews } from "@/lib/vnc/upgrade";
 
 const serverLog = log.child({ component: "server" });
 
 // In-flight requests get this long to finish after SIGTERM or SIGINT.
-const SHUTDOWN_GRACE_MS = 5_000;
+const SHUTDOWN_GRACE_MS = 8_000;
+// Within the grace, VNC views get this long to end their execs, and then
+// audit rows still owed get this long before they are written at once.
+const VIEW_CLOSE_WAIT_MS = 3_000;
+const OWED_ROWS_WAIT_MS = 2_000;
 
 function parseOptions(): { dev: boolean; hostname: string; port: number } {
   const { values } = parseArgs({
@@ -94,13 +99,21 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // First, VNC views end their execs and write their audit rows, and tile
-    // watches write theirs without waiting out their window. Then the event
-    // streams, which keep close() waiting, are cut. The process exits only
-    // after both, because close() alone returns at once when no browser is
-    // connected and would cut those audit writes short.
+    // watches write theirs without waiting out their window. Actions still
+    // running, and views whose exec did not end, then get their owed rows
+    // written at once. Then the event streams, which keep close() waiting,
+    // are cut. The process exits only after all that, because close() alone
+    // returns at once when no browser is connected.
+    stopAcceptingViews();
     void getVncSessions()
-      .closeAll(SHUTDOWN_GRACE_MS - 1_000)
+      .closeAll(VIEW_CLOSE_WAIT_MS)
       .then(() => getTileWatches().closeIdle())
+      .then(() => settleOwedAuditRows(OWED_ROWS_WAIT_MS))
+      .then((forced) => {
+        if (forced > 0) {
+          serverLog.warn({ entries: forced }, "wrote owed audit rows early because the console is stopping");
+        }
+      })
       .then(() => stopAuditWitness())
       .finally(() => {
         server.closeAllConnections();

@@ -14,6 +14,8 @@ export const errorStatus = {
   outcome_unknown: 502,
   audit_unavailable: 503,
   database_not_migrated: 503,
+  /** The console is stopping and takes no new work. */
+  shutting_down: 503,
   timeout: 504,
   internal: 500,
 } as const;

@@ -10,9 +10,11 @@ import {
   listAuditEvents,
   recordAuditEvent,
   runAudited,
+  UNKNOWN_OUTCOME,
   type AuditTarget,
 } from "./audit";
 import { canonicalJson, verifyAuditChain } from "./hash";
+import { countOwedAuditRows, settleOwedAuditRows } from "./owed-rows";
 
 const target: AuditTarget = {
   actor: { id: "user-1", email: "ops@example.com" },
@@ -412,5 +414,81 @@ describe("canonicalJson", () => {
 
   it("drops undefined fields", () => {
     expect(canonicalJson({ a: undefined, b: 2 })).toBe('{"b":2}');
+  });
+});
+
+describe("owed audit rows", () => {
+  it("writes unknown outcome at shutdown", async () => {
+    let finishAction!: () => void;
+    const action = runAudited(db, target, () => new Promise<void>((resolve) => {
+      finishAction = resolve;
+    }));
+    await expect.poll(async () => (await allRows()).length).toBe(1);
+    expect(countOwedAuditRows()).toBe(1);
+
+    expect(await settleOwedAuditRows(50)).toBe(1);
+    const written = await allRows();
+    expect(written.map((row) => [row.phase, row.result])).toEqual([
+      ["intent", "pending"],
+      ["outcome", "failure"],
+    ]);
+    expect(written[1]?.error).toBe(UNKNOWN_OUTCOME);
+    expect(written[1]?.correlationId).toBe(written[0]?.correlationId);
+
+    // The action's own end afterwards adds no second outcome.
+    finishAction();
+    await action;
+    expect((await allRows()).filter((row) => row.phase === "outcome")).toHaveLength(1);
+    expect(countOwedAuditRows()).toBe(0);
+  });
+
+  it("waits for a finishing action", async () => {
+    const action = runAudited(db, target, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return "moved";
+    });
+    await expect.poll(async () => (await allRows()).length).toBe(1);
+
+    expect(await settleOwedAuditRows(5_000)).toBe(0);
+    expect(await action).toBe("moved");
+    const outcome = (await allRows()).find((row) => row.phase === "outcome");
+    expect(outcome?.result).toBe("success");
+  });
+
+  it("retries a failed outcome write", async () => {
+    // A trigger fails the first outcome insert, as a dropped connection
+    // would. The sequence keeps counting when the insert rolls back.
+    await db.execute(sql`create sequence if not exists outcome_failures`);
+    await db.execute(sql`
+      create or replace function fail_first_outcome() returns trigger language plpgsql as $$
+      begin
+        if new.phase = 'outcome' and nextval('outcome_failures') = 1 then
+          raise exception 'simulated outage';
+        end if;
+        return new;
+      end $$`);
+    await db.execute(sql`
+      create trigger fail_first_outcome before insert on audit_events
+      for each row execute function fail_first_outcome()`);
+    try {
+      expect(await runAudited(db, target, async () => "moved")).toBe("moved");
+      // Two outcome inserts: the one that failed and the one that followed.
+      const [tries] = await queryRows<{ last_value: string }>(
+        db,
+        sql`select last_value from outcome_failures`,
+      );
+      expect(Number(tries?.last_value)).toBe(2);
+    } finally {
+      await db.execute(sql`drop trigger fail_first_outcome on audit_events`);
+      await db.execute(sql`drop function fail_first_outcome()`);
+      await db.execute(sql`drop sequence outcome_failures`);
+    }
+
+    const written = await allRows();
+    expect(written.map((row) => [row.phase, row.result])).toEqual([
+      ["intent", "pending"],
+      ["outcome", "success"],
+    ]);
+    expect(await verifyAuditChain(db)).toBeNull();
   });
 });

@@ -10,7 +10,8 @@ import {
 import { ConsoleError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { rememberConsoleOperation } from "./console-operations";
-import { appendAuditEvent } from "./append";
+import { appendAuditEvent, type PhasedEvent } from "./append";
+import { trackOwedAuditRows } from "./owed-rows";
 import { auditFilterConditions, type AuditFilters } from "./filters";
 
 export type { AuditEvent } from "@/lib/db/schema";
@@ -74,8 +75,11 @@ const SEARCH_WINDOWS = [10_000, 100_000];
  * not called and ConsoleError("audit_unavailable") is thrown.
  *
  * The outcome row records success or the error's message, the operation id
- * and the duration. If writing it fails, the failure is logged and `fn`'s
- * result or error still reaches the caller, because the action has happened.
+ * and the duration. A failed write is tried again for about four seconds.
+ * If it still fails, the failure is logged and `fn`'s result or error still
+ * reaches the caller, because the action has happened. Until the outcome is
+ * written it is owed (see owed-rows.ts), so a stopping console writes it
+ * with UNKNOWN_OUTCOME.
  */
 export async function runAudited<T>(
   db: Db,
@@ -115,7 +119,12 @@ export async function runAudited<T>(
     },
   };
 
+  // The action's own end and a stopping console both try to write the
+  // outcome, and whichever comes first does.
+  let outcomeClaimed = false;
   const finish = async (result: AuditResult, error: string | null) => {
+    if (outcomeClaimed) return;
+    outcomeClaimed = true;
     const outcome = {
       ...target,
       phase: "outcome" as const,
@@ -127,7 +136,7 @@ export async function runAudited<T>(
     };
 
     try {
-      await appendAuditEvent(db, outcome);
+      await appendWithRetries(db, outcome);
     } catch (writeError) {
       log.error(
         { err: writeError, correlationId, action: target.action, result },
@@ -136,16 +145,82 @@ export async function runAudited<T>(
     }
   };
 
-  let value: T;
-  try {
-    value = await fn(context);
-  } catch (error) {
-    await finish("failure", errorMessage(error));
-    throw error;
-  }
+  let settle!: () => void;
+  trackOwedAuditRows({
+    settled: new Promise<void>((resolve) => {
+      settle = resolve;
+    }),
+    writeNow: () => finish("failure", UNKNOWN_OUTCOME),
+  });
 
-  await finish("success", null);
-  return value;
+  try {
+    let value: T;
+    try {
+      value = await fn(context);
+    } catch (error) {
+      await finish("failure", errorMessage(error));
+      throw error;
+    }
+
+    await finish("success", null);
+    return value;
+  } finally {
+    settle();
+  }
+}
+
+/** The error of an outcome row written because the console stopped first. */
+export const UNKNOWN_OUTCOME =
+  "The console stopped before this action finished, so its outcome is unknown. " +
+  "Check the instance's current state.";
+
+// Waits before the second, third and fourth try of a row that the chain
+// owes, such as an outcome, so a database that is back within about four
+// seconds loses no row.
+const RETRY_DELAYS_MS = [250, 1_000, 3_000];
+
+/**
+ * Appends `event`, and tries again after a failure. Before each new try it
+ * looks for the row by its correlation id, phase and action, because a
+ * write whose reply was lost may have committed.
+ */
+async function appendWithRetries(
+  db: Db,
+  event: PhasedEvent & { correlationId: string },
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await appendAuditEvent(db, event);
+      return;
+    } catch (error) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (delay === undefined) throw error;
+      log.warn(
+        { err: error, correlationId: event.correlationId, action: event.action, attempt: attempt + 1 },
+        "audit write failed; trying again",
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (await rowExists(db, event).catch(() => false)) return;
+    }
+  }
+}
+
+async function rowExists(
+  db: Db,
+  event: PhasedEvent & { correlationId: string },
+): Promise<boolean> {
+  const rows = await db
+    .select({ id: auditEvents.id })
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.correlationId, event.correlationId),
+        eq(auditEvents.phase, event.phase),
+        eq(auditEvents.action, event.action),
+      ),
+    )
+    .limit(1);
+  return rows.length > 0;
 }
 
 /**
@@ -158,6 +233,18 @@ export async function recordAuditEvent(
   event: AuditEventInput,
 ): Promise<AuditEvent> {
   return appendAuditEvent(db, { ...event, phase: event.phase ?? "event" });
+}
+
+/**
+ * Appends a row that an earlier row of `correlationId` promised, such as a
+ * view's close row, and tries again for a few seconds after a failure.
+ * Throws if the row could still not be written.
+ */
+export async function recordOwedAuditEvent(
+  db: Db,
+  event: AuditEventInput & { correlationId: string },
+): Promise<void> {
+  await appendWithRetries(db, { ...event, phase: event.phase ?? "event" });
 }
 
 /**

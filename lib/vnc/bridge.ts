@@ -151,6 +151,7 @@ export async function openVncBridge(
   socket.on("message", queueEarly);
 
   let session: ExecSession;
+  const execStarted = performance.now();
   try {
     session = await startExec(client, ref, VNC_SERVER_COMMAND);
   } catch (error) {
@@ -163,7 +164,7 @@ export async function openVncBridge(
 
   const operationLog = bridgeLog.child({ operation: session.operation.id });
   const relay = new VncRelay(socket, session, options, operationLog);
-  relay.start(early);
+  relay.start(early, Math.round(performance.now() - execStarted));
   return relay;
 }
 
@@ -230,10 +231,11 @@ class VncRelay implements VncBridge {
     this.bridgeLog.info({ viewOnly }, "VNC input switched");
   }
 
-  start(early: ClientMessage[]): void {
+  /** Starts relaying. `execStartMs` is how long LXD took to start socat, for the log. */
+  start(early: ClientMessage[], execStartMs: number): void {
     const { socket, session } = this;
     this.bridgeLog.info(
-      { viewOnly: this.viewOnly, mode: this.mode },
+      { viewOnly: this.viewOnly, mode: this.mode, execStartMs },
       "VNC bridge opened",
     );
 

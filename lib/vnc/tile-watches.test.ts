@@ -115,6 +115,37 @@ describe("TileWatchLog", () => {
     ]);
   });
 
+  it("closes a held watch at shutdown", async () => {
+    const watch = log.start(watcher, "view-1", record);
+    watch.markOpened("corr-1");
+    vi.advanceTimersByTime(4_000);
+
+    await watch.closeNow();
+    await watch.settled;
+    expect(records).toEqual([
+      expect.objectContaining({
+        correlationId: "corr-1",
+        connections: 0,
+        watchedMs: 4_000,
+        durationMs: 4_000,
+        lastReason: "console_stopped",
+      }),
+    ]);
+    expect(log.find(watcher)).toBeNull();
+
+    // The connection's own end afterwards writes no second record.
+    watch.release(summary(1));
+    vi.advanceTimersByTime(120_000);
+    expect(records).toHaveLength(1);
+  });
+
+  it("skips an unopened watch at shutdown", async () => {
+    const watch = log.start(watcher, "view-1", record);
+    await watch.closeNow();
+    expect(records).toEqual([]);
+    expect(watch.isClosed).toBe(false);
+  });
+
   it("closes idle watches at once on shutdown", async () => {
     const idle = log.start(watcher, "view-1", record);
     idle.markOpened("corr-1");

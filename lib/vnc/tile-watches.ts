@@ -35,8 +35,8 @@ export interface TileWatchRecord {
   bytesToClient: number;
   bytesFromClient: number;
   droppedMessages: number;
-  /** End reason of the last connection. */
-  lastReason: VncBridgeSummary["reason"] | null;
+  /** End reason of the last connection, or "console_stopped" for one cut by a stopping console. */
+  lastReason: VncBridgeSummary["reason"] | "console_stopped" | null;
 }
 
 /**
@@ -49,6 +49,9 @@ export class TileWatch {
   /** Settles once the first connection opened (true) or failed (false). */
   readonly ready: Promise<boolean>;
   private settleReady!: (opened: boolean) => void;
+  /** Settles once the watch has closed and its close record is handled. */
+  readonly settled: Promise<void>;
+  private settle!: () => void;
   private opened = false;
   private holders = 0;
   private readonly startedAt = Date.now();
@@ -63,7 +66,7 @@ export class TileWatch {
     bytesToClient: 0,
     bytesFromClient: 0,
     droppedMessages: 0,
-    lastReason: null as VncBridgeSummary["reason"] | null,
+    lastReason: null as TileWatchRecord["lastReason"],
   };
 
   constructor(
@@ -74,6 +77,9 @@ export class TileWatch {
   ) {
     this.ready = new Promise((resolve) => {
       this.settleReady = resolve;
+    });
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
     });
   }
 
@@ -105,6 +111,7 @@ export class TileWatch {
     this.closed = true;
     this.onForget();
     this.settleReady(false);
+    this.settle();
   }
 
   /**
@@ -144,12 +151,37 @@ export class TileWatch {
     return true;
   }
 
+  /**
+   * Closes the watch now, even while connections hold it, as when the
+   * console stops. Their time so far counts as watched, and the record's
+   * last reason is "console_stopped".
+   */
+  async closeNow(): Promise<void> {
+    if (this.closed || !this.opened) return;
+    if (this.holders > 0) {
+      const now = Date.now();
+      if (this.activeSince !== null) this.watchedMs += now - this.activeSince;
+      this.activeSince = null;
+      this.lastEndedAt = now;
+      this.totals.lastReason = "console_stopped";
+    }
+    await this.close();
+  }
+
   private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.closeTimer = null;
     this.onForget();
+    try {
+      await this.writeRecord();
+    } finally {
+      this.settle();
+    }
+  }
+
+  private async writeRecord(): Promise<void> {
     await this.onClose({
       correlationId: this.correlationId,
       firstViewId: this.firstViewId,

@@ -40,6 +40,16 @@ const sockets = new WebSocketServer({
   perMessageDeflate: false,
 });
 
+let acceptingViews = true;
+
+/**
+ * Rejects every later VNC upgrade with 503, as the console stops. The views
+ * open until then are closed by the view registry.
+ */
+export function stopAcceptingViews(): void {
+  acceptingViews = false;
+}
+
 /** Returns whether `url` is the VNC WebSocket route. */
 export function isVncPath(url: string | undefined): boolean {
   return VNC_PATH.test(new URL(url ?? "/", "http://console.invalid").pathname);
@@ -61,6 +71,14 @@ export async function handleVncUpgrade(
   socket.on("error", (error) => {
     upgradeLog.debug({ err: error }, "VNC upgrade socket failed");
   });
+
+  if (!acceptingViews) {
+    rejectUpgrade(
+      socket,
+      new ConsoleError("shutting_down", "The console is stopping. Reconnect once it is back."),
+    );
+    return;
+  }
 
   let viewRequest: ViewRequest;
   try {

@@ -33,6 +33,7 @@ import { getTileWatches, TILE_WATCH_WINDOW_MS } from "./tile-watches";
 import { vncSocketPath, type VncViewMode } from "./types";
 import { handleVncUpgrade } from "./upgrade";
 import { takeControl } from "./views";
+import { settleOwedAuditRows } from "@/lib/audit/owed-rows";
 
 const HOST = "test";
 const password = "correct horse battery staple";
@@ -244,6 +245,43 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC control and tile audit
     expect(rows[0]?.params).toMatchObject({ reason: "view closed" });
   });
 
+  it("writes open views' rows at shutdown", async () => {
+    const since = new Date();
+    const full = await openView("helper", "stop-view-0001");
+    await takeControlOf("stop-view-0001");
+    await openView("watcher", "stop-tile-0001", "tile");
+
+    // As at shutdown when the execs did not end in time: the rows owed by
+    // the open view and the tile watch are written at once.
+    expect(await settleOwedAuditRows(0)).toBeGreaterThanOrEqual(2);
+    const closeRows = async () =>
+      (
+        await db
+          .select()
+          .from(auditEvents)
+          .where(and(eq(auditEvents.action, "vnc.view.close"), gte(auditEvents.at, since)))
+      ).filter((row) => ["stop-view-0001", "stop-tile-0001"].includes(String(row.params?.viewId)));
+    const stopped = await closeRows();
+    expect(stopped.map((row) => row.params?.mode).sort()).toEqual(["full", "tile"]);
+    expect(stopped.find((row) => row.params?.mode === "full")?.params).toMatchObject({
+      reason: "console_stopped",
+    });
+    expect(stopped.find((row) => row.params?.mode === "tile")?.params).toMatchObject({
+      reason: "console_stopped",
+    });
+    const released = await controlRows(since, "stop-view-0001");
+    expect(released.map((row) => [row.action, row.params?.reason])).toEqual([
+      ["vnc.control.release", "console stopped"],
+    ]);
+
+    // The views' own end afterwards writes no second close row.
+    full.socket.close(1000);
+    await getVncSessions().closeAll(5_000);
+    await getTileWatches().closeIdle();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await closeRows()).toHaveLength(2);
+  });
+
   it("replaces a view whose old connection still looks open", async () => {
     const stale = await openView("helper", "ctrl-view-0005");
     await takeControlOf("ctrl-view-0005");
@@ -322,13 +360,13 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC control and tile audit
     expect(closeRow.params?.watchedMs).toEqual(expect.any(Number));
     expect(closeRow.durationMs).toBeGreaterThan(0);
 
+    // The earlier tests' close rows may land after `since`, so the rows are
+    // picked by view id.
     const all = await tileRows();
     expect(all.filter((row) => row.params?.mode === "tile")).toHaveLength(3);
-    expect(all.filter((row) => row.params?.mode === "full").map((row) => row.action)).toEqual([
-      "vnc.view.open",
-      "vnc.view.open",
-      "vnc.view.close",
-    ]);
+    expect(
+      all.filter((row) => row.params?.viewId === "full-view-0001").map((row) => row.action),
+    ).toEqual(["vnc.view.open", "vnc.view.open", "vnc.view.close"]);
   });
 
   it("starts a new tile watch after the window", async () => {

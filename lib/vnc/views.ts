@@ -1,6 +1,7 @@
 import type WebSocket from "ws";
 
-import { recordAuditEvent, runAudited, type AuditTarget } from "@/lib/audit/audit";
+import { recordOwedAuditEvent, runAudited, type AuditTarget } from "@/lib/audit/audit";
+import { trackOwedAuditRows } from "@/lib/audit/owed-rows";
 import { authorize } from "@/lib/auth/request-user";
 import type { ConsoleUser } from "@/lib/auth/permissions";
 import type { Db } from "@/lib/db/client";
@@ -114,24 +115,19 @@ async function openFullView(
     return connectView(db, request, accept, correlationId);
   });
 
-  void bridge.ended.then(async (summary) => {
-    const durationMs = Math.round(performance.now() - opened);
-    await endControl(db, request, bridge, summary, correlationId);
+  // The close row is owed from here on. The bridge's end writes it, or a
+  // stopping console does first, with the totals so far.
+  let closeWritten = false;
+  const writeClose = async (params: Record<string, unknown>) => {
+    if (closeWritten) return;
+    closeWritten = true;
     try {
-      await recordAuditEvent(db, {
+      await recordOwedAuditEvent(db, {
         ...auditTarget(request, "vnc.view.close"),
-        params: {
-          viewId: request.viewId,
-          mode: request.mode,
-          reason: summary.reason,
-          clientCloseCode: summary.clientCloseCode,
-          bytesToClient: summary.bytesToClient,
-          bytesFromClient: summary.bytesFromClient,
-          droppedMessages: summary.droppedMessages,
-        },
+        params: { viewId: request.viewId, mode: request.mode, ...params },
         result: "success",
         correlationId,
-        durationMs,
+        durationMs: Math.round(performance.now() - opened),
       });
     } catch (error) {
       viewLog.error(
@@ -139,6 +135,36 @@ async function openFullView(
         "audit write for a closed VNC view failed",
       );
     }
+  };
+  const closed = bridge.ended.then(async (summary) => {
+    await endControl(db, request, bridge, summary, correlationId);
+    await writeClose({
+      reason: summary.reason,
+      clientCloseCode: summary.clientCloseCode,
+      bytesToClient: summary.bytesToClient,
+      bytesFromClient: summary.bytesFromClient,
+      droppedMessages: summary.droppedMessages,
+    });
+  });
+  trackOwedAuditRows({
+    settled: closed,
+    writeNow: async () => {
+      const controller = getVncSessions().state(request.key).controller;
+      if (controller?.viewId === request.viewId && !closeWritten) {
+        await writeControlRow(db, request, "vnc.control.release", {
+          params: { viewId: request.viewId, reason: "console stopped" },
+          correlationId,
+          durationMs: Date.now() - Date.parse(controller.since),
+        });
+      }
+      await writeClose({
+        reason: "console_stopped",
+        clientCloseCode: null,
+        bytesToClient: bridge.bytesToClient,
+        bytesFromClient: bridge.bytesFromClient,
+        droppedMessages: bridge.droppedMessages,
+      });
+    },
   });
 
   return bridge;
@@ -195,6 +221,7 @@ async function openTileView(
   }
   // The outcome row is written, so joining connections may now go ahead.
   watch.markOpened(correlationId);
+  trackOwedAuditRows({ settled: watch.settled, writeNow: () => watch.closeNow() });
   endTileView(request, bridge, (summary) => watch.release(summary));
   return bridge;
 }
@@ -309,7 +336,7 @@ async function writeControlRow(
   row: { params: Record<string, unknown>; correlationId: string; durationMs: number | null },
 ): Promise<void> {
   try {
-    await recordAuditEvent(db, {
+    await recordOwedAuditEvent(db, {
       ...auditTarget(request, action),
       params: row.params,
       result: "success",
@@ -330,7 +357,7 @@ async function recordTileWatchClose(
   record: TileWatchRecord,
 ): Promise<void> {
   try {
-    await recordAuditEvent(db, {
+    await recordOwedAuditEvent(db, {
       ...auditTarget(request, "vnc.view.close"),
       params: {
         viewId: record.firstViewId,
