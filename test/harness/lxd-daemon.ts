@@ -418,7 +418,8 @@ function clientDir(name: string): string {
   return path.join(TEST_DAEMON_ROOT, `${name}.client`);
 }
 
-function pidFile(name: string): string {
+/** Returns the file that contains the process id of the test daemon `name`. */
+export function pidFile(name: string): string {
   return path.join(TEST_DAEMON_ROOT, `${name}.pid`);
 }
 
