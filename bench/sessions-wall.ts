@@ -18,7 +18,7 @@
 // time limit.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, open as openFile, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open as openFile, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -51,6 +51,7 @@ const HARD_LIMIT_MS = 30 * 60_000;
 const TILE_RENDERINGS: TileRendering[] = ["scaled-canvas", "thumbnail"];
 const CLEANUP_LIMIT_MS = 4 * 60_000;
 const root = path.resolve(import.meta.dirname, "..");
+const consoleLogPath = path.join(root, "test-results", "bench-wall-console.log");
 
 const { values } = parseArgs({
   options: {
@@ -186,6 +187,15 @@ interface WallFigures {
   backToFramesMs: number[];
   processes: ProcessSample;
   consoleRssMb: { median: number; peak: number };
+  /** Tile bridges that opened while the wall loaded, from the console's log. */
+  bridgeOpens: {
+    /** Per tile connection, from the upgrade request to the 101 response, in ms. */
+    acceptMs: number[];
+    /** Per bridge, the time LXD took to start socat, in ms. */
+    execStartMs: number[];
+    /** Navigation start to the last bridge's open, in ms. */
+    lastOpenMs: number;
+  };
 }
 
 async function run(): Promise<void> {
@@ -271,7 +281,9 @@ async function startConsole(lxd: TestDaemon): Promise<number> {
     SANDBOX_CONSOLE_DATA: workDir,
     SANDBOX_CONSOLE_URL: BASE_URL,
     BETTER_AUTH_SECRET: "bench-only-secret-with-enough-length-0123456789",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    // At info level the console logs each bridge's open with its socat
+    // start time, which the bench reads back.
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   };
 
   await ensureDatabase();
@@ -287,7 +299,7 @@ async function startConsole(lxd: TestDaemon): Promise<number> {
   }
 
   await mkdir(path.join(root, "test-results"), { recursive: true });
-  const logFile = await openFile(path.join(root, "test-results", "bench-wall-console.log"), "w");
+  const logFile = await openFile(consoleLogPath, "w");
   server = spawn(process.execPath, [".next/console-server.mjs", "--port", String(CONSOLE_PORT)], {
     cwd: root,
     env,
@@ -307,6 +319,32 @@ async function startConsole(lxd: TestDaemon): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`The console did not pass ${BASE_URL}/api/health within 60 s`);
+}
+
+/**
+ * Reads the "VNC upgrade accepted" and "VNC bridge opened" lines of tiles
+ * that the console logged after byte `offset` of its log. Returns each
+ * upgrade's time to its 101 response, each socat start time, and when the
+ * last bridge opened, counted from `since` (ms since the epoch).
+ */
+async function readTileBridgeOpens(offset: number, since: number): Promise<WallFigures["bridgeOpens"]> {
+  const text = (await readFile(consoleLogPath)).subarray(offset).toString("utf8");
+  const acceptMs: number[] = [];
+  const execStartMs: number[] = [];
+  let lastOpen = since;
+  for (const line of text.split("\n")) {
+    if (line.includes('"VNC upgrade accepted"')) {
+      const entry = JSON.parse(line) as { mode?: string; acceptMs?: number };
+      if (entry.mode === "tile" && entry.acceptMs !== undefined) acceptMs.push(entry.acceptMs);
+      continue;
+    }
+    if (!line.includes('"VNC bridge opened"')) continue;
+    const entry = JSON.parse(line) as { time: number; mode?: string; execStartMs?: number };
+    if (entry.mode !== "tile" || entry.execStartMs === undefined) continue;
+    execStartMs.push(entry.execStartMs);
+    lastOpen = Math.max(lastOpen, entry.time);
+  }
+  return { acceptMs, execStartMs, lastOpenMs: lastOpen - since };
 }
 
 async function ensureDatabase(): Promise<void> {
@@ -404,11 +442,14 @@ async function measureWall(
   consolePid: number,
   lxdPid: number,
 ): Promise<WallFigures> {
+  const logStart = (await stat(consoleLogPath)).size;
+  const loadStarted = Date.now();
   await page.goto(rendering === "thumbnail" ? "/sessions" : `/sessions?tiles=${rendering}`);
   await page.getByRole("heading", { name: "Sessions" }).waitFor();
   const shown = await page.locator('[data-testid^="session-tile-"]').count();
   if (shown !== tiles) throw new Error(`The wall shows ${shown} tiles, expected ${tiles}`);
   const frames = await waitForFrames(page, tiles, 180_000);
+  const bridgeOpens = await readTileBridgeOpens(logStart, loadStarted);
 
   await page.evaluate(() => (window as unknown as WallPageProbe).wallProbe.startSteady());
   const rss: number[] = [];
@@ -466,6 +507,7 @@ async function measureWall(
     clickEventMs,
     backToFramesMs,
     processes,
+    bridgeOpens,
     consoleRssMb: {
       median: sorted[Math.floor(sorted.length / 2)] ?? 0,
       peak: sorted.at(-1) ?? 0,
@@ -519,6 +561,12 @@ function printFigures(measured: WallFigures[]): void {
   const rows: [string, (figures: WallFigures) => number, number][] = [
     ["load to a frame in every tile (ms)", (f) => f.allFramesMs, 0],
     ["load to a frame in a tile, median (ms)", (f) => median(f.tileFrameMs), 0],
+    ["load to the last tile bridge open (ms)", (f) => f.bridgeOpens.lastOpenMs, 0],
+    ["tile bridges opened during the load", (f) => f.bridgeOpens.execStartMs.length, 0],
+    ["tile upgrade to its 101 response, median (ms)", (f) => median(f.bridgeOpens.acceptMs), 0],
+    ["tile upgrade to its 101 response, sum (ms)", (f) => f.bridgeOpens.acceptMs.reduce((a, b) => a + b, 0), 0],
+    ["socat start through LXD exec, median (ms)", (f) => median(f.bridgeOpens.execStartMs), 0],
+    ["socat start through LXD exec, slowest (ms)", (f) => Math.max(0, ...f.bridgeOpens.execStartMs), 0],
     ["back on the wall to a frame in every tile, median (ms)", (f) => median(f.backToFramesMs), 0],
     ["long tasks in the steady window", (f) => f.steady.longTasks, 0],
     ["long task time per second (ms)", (f) => f.steady.longTaskMs / steadySeconds, 1],

@@ -280,6 +280,30 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC WebSocket route"), () 
     });
   });
 
+  it("rejects a malformed handshake unaudited", async () => {
+    const path = vncSocketPath(key, "view-bad-key-0001", "full");
+    const raw = createConnection({ host: "127.0.0.1", port });
+    const reply = new Promise<string>((resolve) => {
+      let text = "";
+      raw.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+      raw.on("close", () => resolve(text));
+    });
+    raw.write(
+      `GET ${path} HTTP/1.1\r\n` +
+        `Host: 127.0.0.1:${port}\r\n` +
+        `Cookie: ${cookieOf("admin").cookie}\r\n` +
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: not-a-key\r\n" +
+        "Sec-WebSocket-Version: 13\r\n\r\n",
+    );
+
+    const text = await reply;
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(text).toContain("Sec-WebSocket-Key");
+    const rows = await db.select().from(auditEvents).where(eq(auditEvents.action, "vnc.view.open"));
+    expect(rows.filter((row) => row.params?.viewId === "view-bad-key-0001")).toEqual([]);
+  });
+
   it("opens a tile after an aborted one", async () => {
     // A tile that unmounts during the upgrade checks closes its socket. The
     // console must fail that connection, because the tile watch it started
@@ -306,7 +330,7 @@ describe.skipIf(lxdDaemon === null)(integrationTitle("VNC WebSocket route"), () 
     expect(failed.error).toContain("closed the connection");
 
     const next = await connect(vncSocketPath(key, "view-next-0001", "tile"), cookieOf("watcher"));
-    if (next.kind !== "open") throw new Error(`refused: ${JSON.stringify(next.body)}`);
+    if (next.kind !== "open") throw new Error(`rejected: ${JSON.stringify(next.body)}`);
     const init = await new RfbSocketClient(next.socket).handshake();
     expect(init).toMatchObject({ width: 1440, height: 900 });
     next.socket.close();

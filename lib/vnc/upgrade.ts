@@ -80,16 +80,35 @@ export async function handleVncUpgrade(
     return;
   }
 
+  const received = performance.now();
   let viewRequest: ViewRequest;
   try {
+    checkHandshake(request);
     viewRequest = await checkUpgrade(request);
   } catch (error) {
     rejectUpgrade(socket, error);
     return;
   }
 
+  // RFC 6455 (section 4.1) allows a browser one WebSocket per host in the
+  // CONNECTING state, so the time to the 101 response delays the sessions
+  // wall's other tiles too.
+  const acceptLogged = async () => {
+    const webSocket = await accept(request, socket, head);
+    upgradeLog.info(
+      {
+        key: viewRequest.key,
+        viewId: viewRequest.viewId,
+        mode: viewRequest.mode,
+        acceptMs: Math.round(performance.now() - received),
+      },
+      "VNC upgrade accepted",
+    );
+    return webSocket;
+  };
+
   try {
-    await openView(db, viewRequest, () => accept(request, socket, head));
+    await openView(db, viewRequest, acceptLogged);
   } catch (error) {
     // Before the upgrade this responds with HTTP; after it the bridge has
     // already closed the WebSocket with a reason.
@@ -125,6 +144,36 @@ export async function handleVncCheck(
     "Cache-Control": "no-store",
   });
   response.end(JSON.stringify(body));
+}
+
+// A Sec-WebSocket-Key is 16 random bytes in base64 (RFC 6455 section 4.1).
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * Rejects a request that is not a valid WebSocket handshake, as ws would,
+ * but before any audit row is written and with the console's JSON error.
+ */
+function checkHandshake(request: IncomingMessage): void {
+  const problem = handshakeProblem(request);
+  if (problem !== null) {
+    throw new ConsoleError(
+      "invalid_input",
+      `Invalid WebSocket handshake: ${problem}. Open the view from the console's pages.`,
+    );
+  }
+}
+
+function handshakeProblem(request: IncomingMessage): string | null {
+  if (request.method !== "GET") return `the method is ${request.method ?? "missing"}, not GET`;
+  if (request.headers.upgrade?.toLowerCase() !== "websocket") {
+    return 'the Upgrade header is not "websocket"';
+  }
+  if (!WEBSOCKET_KEY.test(request.headers["sec-websocket-key"] ?? "")) {
+    return "the Sec-WebSocket-Key header is missing or not 16 bytes in base64";
+  }
+  const version = request.headers["sec-websocket-version"];
+  if (version !== "13" && version !== "8") return "the Sec-WebSocket-Version header is not 13";
+  return null;
 }
 
 async function checkUpgrade(request: IncomingMessage): Promise<ViewRequest> {
