@@ -36,9 +36,9 @@ async function fetchFleet(): Promise<FleetSnapshot> {
  */
 // NOTE: with 24 tiles on a two-core machine, the first load took 5.9 s until
 // every tile showed a frame, against 0.9 s for one tile (bench/sessions-wall.ts,
-// run 4). The tiles' upgrades are answered one at a time, 67 ms each in the
-// median, and socat starts in 18 ms. The rest of the time is on the browser's
-// side between upgrades and is not measured.
+// run 4). The browser sends the tiles' upgrades one at a time, the console
+// accepts each in 67 ms (median) and socat starts in 18 ms. The rest of the
+// time is on the browser's side between upgrades and is not measured.
 export function SessionsWall({
   initial,
   tileRendering = "thumbnail",
