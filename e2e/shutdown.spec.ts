@@ -35,6 +35,16 @@ async function createDatabase(url: string): Promise<void> {
   }
 }
 
+async function dropDatabase(url: string): Promise<void> {
+  const admin = postgres(testDatabaseUrl(), { max: 1, onnotice: () => undefined });
+  try {
+    const name = new URL(url).pathname.slice(1);
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
 async function waitForHealth(server: ChildProcess): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -169,6 +179,10 @@ test.describe("stopping the console", () => {
     if (second?.server.exitCode === null) second.server.kill("SIGKILL");
     second = null;
     await rm(workDir, { recursive: true, force: true });
+  });
+
+  test.afterAll(async () => {
+    await dropDatabase(ownDatabaseUrl());
   });
 
   test("closes open views and audits them", async () => {
