@@ -53,6 +53,9 @@ function openPostgres(url: string): Db {
   const client = postgres(url, {
     // An unreachable audit store must fail an action within seconds, not
     // after the operating system's TCP timeout.
+    // NOTE: only connecting is bounded. A server that stops responding on an
+    // open connection stalls each query, and the VNC opens waiting on it,
+    // for as long as it stays silent.
     connect_timeout: 5,
     max: 10,
     onnotice: (notice) =>
