@@ -100,9 +100,9 @@ async function main(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // First, VNC views end their execs and write their audit rows, and tile
     // watches write theirs without waiting out their window. Actions still
-    // running, and views whose exec did not end, then get their owed rows
-    // written at once. Then the event streams, which keep close() waiting,
-    // are cut. The process exits only after all that, because close() alone
+    // running, and views whose exec did not end, get 2 s more, and then
+    // their owed rows are written at once. Then the event streams, which
+    // keep close() waiting, are cut. The process exits only after all that, because close() alone
     // returns at once when no browser is connected.
     stopAcceptingViews();
     void getVncSessions()
